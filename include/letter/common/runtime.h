@@ -1,0 +1,72 @@
+// Device, threads, seeds, logging and progress: the run-wide state every subcommand sets up
+// the same way (design.md, "Conventions").
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include <torch/torch.h>
+
+namespace letter {
+
+/// Resolves "auto" | "cpu" | "cuda" | "cuda:N". auto = cuda:0 when available, else cpu.
+/// Asking for CUDA on a machine or build without it throws with the reason.
+torch::Device resolve_device(const std::string& spec);
+
+/// Sets LibTorch's intra-op threads; 0 = all cores. Returns the count in effect.
+int64_t set_threads(int64_t threads);
+
+/// Seeds LibTorch's CPU and CUDA generators.
+void seed_everything(uint64_t seed);
+
+/// A sub-seed for a named stream ("shuffle", "init", ...) derived from the master seed
+/// (SplitMix64 over the seed and an FNV-1a hash of the name): never from the clock.
+uint64_t derive_seed(uint64_t seed, const std::string& stream);
+
+/// Configures spdlog: "[letter] level message" on stderr; quiet = warnings and errors only.
+void setup_logging(bool quiet, bool verbose = false);
+
+/// Whether progress output goes to a terminal (then progress redraws one line).
+bool stderr_is_tty();
+
+/// Peak resident set size of this process in MiB (from /proc/self/status VmHWM).
+double peak_rss_mib();
+
+/// Wall-clock stopwatch.
+class Timer {
+ public:
+  Timer() : start_(std::chrono::steady_clock::now()) {}
+  /// Seconds since construction or the last reset().
+  double seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+  void reset() { start_ = std::chrono::steady_clock::now(); }
+
+ private:
+  std::chrono::steady_clock::time_point start_;
+};
+
+/// Progress over a known number of units (items, samples, steps): redraws one line on a
+/// TTY, logs a key=value line every `log_every_s` seconds otherwise; silent when quiet
+/// logging is on. Thread-compatible, not thread-safe.
+class Progress {
+ public:
+  /// `what` names the work ("embed"), `unit` the counted thing ("items").
+  Progress(std::string what, int64_t total, std::string unit, double log_every_s = 10.0);
+  ~Progress();
+  /// Adds `n` finished units; `extra` is appended to the line ("loss=0.31").
+  void update(int64_t n, const std::string& extra = "");
+  /// Prints the final line (done, total time, rate).
+  void finish(const std::string& extra = "");
+
+ private:
+  void print(bool final, const std::string& extra);
+  std::string what_, unit_;
+  int64_t total_, done_ = 0;
+  double log_every_s_, last_print_ = -1e9;
+  Timer timer_;
+  bool tty_, finished_ = false;
+};
+
+}  // namespace letter

@@ -1,0 +1,119 @@
+#include "app.h"
+
+#include <iostream>
+
+#include <spdlog/spdlog.h>
+
+#include "letter/common/error.h"
+#include "letter/common/fs.h"
+#include "letter/common/runtime.h"
+#include "letter/common/torch_compat.h"
+#include "letter/version.h"
+
+namespace letter::cli {
+
+namespace {
+std::ostream* g_out = &std::cout;
+}
+
+std::ostream& out_stream() { return *g_out; }
+
+void add_common_options(CLI::App* sub, CommonOptions& c) {
+  sub->add_option("--config", c.config, "Experiment config (JSON); defaults when omitted")
+      ->type_name("FILE");
+  sub->add_option("--set", c.sets,
+                  "Override a config value, e.g. --set tokenizer.alpha=0.05 (repeatable)")
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false);
+  sub->add_option("--out", c.out, "Run directory for artifacts (created if missing)")
+      ->type_name("RUN_DIR");
+  sub->add_option("--device", c.device, "auto | cpu | cuda | cuda:N (default: config, auto)")
+      ->type_name("DEVICE");
+  sub->add_option("--threads", c.threads, "CPU threads (default: all cores)")
+      ->type_name("N")
+      ->check(CLI::Range(int64_t{0}, int64_t{4096}));
+  sub->add_option("--seed", c.seed, "Random seed (default: config, 42)")
+      ->type_name("N")
+      ->check(CLI::Range(int64_t{0}, int64_t{9000000000000000000LL}));
+  sub->add_flag("-q,--quiet", c.quiet, "Only warnings and errors");
+  sub->add_flag("--verbose", c.verbose, "Debug logging");
+  sub->add_flag("--resume", c.resume, "Continue from the last checkpoint in RUN_DIR");
+}
+
+RunContext make_context(const CommonOptions& c, const std::vector<std::string>& extra_sets,
+                        bool write_config) {
+  setup_logging(c.quiet, c.verbose);
+  RunContext ctx;
+  ctx.config = c.config.empty() ? Config{} : Config::load(c.config);
+  for (const auto& s : extra_sets) ctx.config.set(s);
+  for (const auto& s : c.sets) ctx.config.set(s);
+  if (!c.device.empty()) ctx.config.device = c.device;
+  if (c.threads >= 0) ctx.config.threads = c.threads;
+  if (c.seed >= 0) ctx.config.seed = c.seed;
+  ctx.config.validate();
+  ctx.device = resolve_device(ctx.config.device);
+  ctx.threads = set_threads(ctx.config.threads);
+  seed_everything(static_cast<uint64_t>(ctx.config.seed));
+  ctx.out = c.out;
+  ctx.resume = c.resume;
+  ctx.quiet = c.quiet;
+  LETTER_USAGE_CHECK(!c.resume || !c.out.empty(), "--resume needs --out RUN_DIR (the run to continue)");
+  if (!ctx.out.empty() && write_config) {
+    ensure_dir(ctx.out);
+    write_json_atomic(join(ctx.out, "config.json"), ctx.config.to_json());
+  }
+  spdlog::debug("device={} threads={} seed={} torch={}", ctx.device.str(), ctx.threads,
+                ctx.config.seed, compat::torch_version());
+  return ctx;
+}
+
+int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  g_out = &out;
+  CLI::App app{
+      "letter: learnable item tokenization (LETTER / TIGER) and generative recommendation.\n"
+      "Pipeline: embed -> train-cf -> train-tokenizer -> train-recommender -> evaluate / "
+      "recommend.\nEvery subcommand takes --config, --set, --out, --device, --threads, --seed, "
+      "--quiet, --resume.",
+      "letter"};
+  app.set_version_flag("-V,--version",
+                       std::string("letter ") + LETTER_VERSION + " (LibTorch " +
+                           compat::torch_version() + ")");
+  app.require_subcommand(1);
+  app.fallthrough(false);
+  CommonOptions common;
+  register_data(app, common);
+  register_config(app, common);
+  register_pending(app, common);
+
+  std::vector<std::string> rev(args.rbegin(), args.rend() - 1);  // CLI11 wants reversed, no argv[0]
+  try {
+    app.parse(rev);
+    return 0;
+  } catch (const CLI::CallForHelp&) {
+    out << app.help();
+    return 0;
+  } catch (const CLI::CallForAllHelp&) {
+    out << app.help("", CLI::AppFormatMode::All);
+    return 0;
+  } catch (const CLI::CallForVersion&) {
+    out << app.version() << "\n";
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    // A subcommand's --help raises CallForHelp above; everything else is a usage error.
+    std::string msg = e.what();
+    err << "error: " << msg << "\n";
+    err << "run 'letter --help' or 'letter <command> --help' for usage\n";
+    return 2;
+  } catch (const UsageError& e) {
+    err << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const c10::Error& e) {
+    err << "error: " << e.what_without_backtrace() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    err << "error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace letter::cli

@@ -1,0 +1,64 @@
+// The command-line front end: shared options (defined once, added to every subcommand),
+// the run context every subcommand starts from, and the subcommand registry.
+#pragma once
+
+#include <functional>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <torch/torch.h>
+
+#include "letter/common/config.h"
+
+namespace letter::cli {
+
+/// Options every subcommand accepts. Flags given explicitly override the config file.
+struct CommonOptions {
+  std::string config;             ///< --config FILE
+  std::vector<std::string> sets;  ///< --set key.path=value (repeatable)
+  std::string out;                ///< --out RUN_DIR
+  std::string device;             ///< --device (empty = config's)
+  int64_t threads = -1;           ///< --threads (-1 = config's)
+  int64_t seed = -1;              ///< --seed (-1 = config's)
+  bool quiet = false;             ///< --quiet
+  bool verbose = false;           ///< --verbose
+  bool resume = false;            ///< --resume
+};
+
+/// What a subcommand works with after the shared options are applied.
+struct RunContext {
+  Config config;                       ///< resolved and validated
+  torch::Device device{torch::kCPU};   ///< resolved device
+  int64_t threads = 1;                 ///< threads in effect
+  std::string out;                     ///< run directory ("" when not given)
+  bool resume = false;
+  bool quiet = false;
+};
+
+/// Loads the config (file or defaults), applies --set and explicit flags, validates, sets up
+/// logging, threads, seed and device. When `out` is set, creates it and writes the resolved
+/// config there as config.json. `extra_sets` are applied before the user's --set (used by
+/// subcommand shortcuts such as a positional dataset path).
+RunContext make_context(const CommonOptions& common, const std::vector<std::string>& extra_sets = {},
+                        bool write_config = true);
+
+/// Adds the shared options to a subcommand.
+void add_common_options(CLI::App* sub, CommonOptions& common);
+
+/// Registers a subcommand: its `setup` adds options and sets the callback.
+using Register = std::function<void(CLI::App& app, CommonOptions& common)>;
+
+void register_data(CLI::App& app, CommonOptions& common);
+void register_config(CLI::App& app, CommonOptions& common);
+void register_pending(CLI::App& app, CommonOptions& common);
+
+/// Runs the CLI on `args` (args[0] = program name). Output goes to `out`, errors to `err`.
+/// Returns the exit code: 0 ok, 1 runtime error, 2 usage error.
+int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+/// The stream subcommands print results to (set by run()).
+std::ostream& out_stream();
+
+}  // namespace letter::cli

@@ -1,0 +1,126 @@
+// Tests for the command-line parser and the shared options (in-process through cli::run):
+// exit codes, help, bad flags and values, duplicate flags, config overrides, and that
+// unfinished subcommands refuse to produce results.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "cli/app.h"
+#include "letter/common/fs.h"
+#include "test_util.h"
+
+using namespace letter;
+
+namespace {
+struct Result {
+  int code;
+  std::string out, err;
+};
+Result run_cli(std::vector<std::string> args) {
+  args.insert(args.begin(), "letter");
+  std::ostringstream out, err;
+  int code = cli::run(args, out, err);
+  return {code, out.str(), err.str()};
+}
+}  // namespace
+
+TEST(Cli, HelpAndVersion) {
+  auto r = run_cli({"--help"});
+  EXPECT_EQ(r.code, 0);
+  for (const char* sub : {"embed", "train-cf", "train-tokenizer", "train-recommender", "evaluate",
+                          "recommend", "data"})
+    EXPECT_NE(r.out.find(sub), std::string::npos) << sub;
+  r = run_cli({"--version"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("letter 0."), std::string::npos) << r.out;
+  r = run_cli({"data", "stats", "--help"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("--threads"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--set"), std::string::npos) << r.out;
+}
+
+TEST(Cli, UsageErrorsExitTwo) {
+  auto r = run_cli({});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
+  EXPECT_EQ(run_cli({"frobnicate"}).code, 2);
+  EXPECT_EQ(run_cli({"data", "stats", "--no-such-flag"}).code, 2);
+  EXPECT_EQ(run_cli({"data", "stats", "--threads", "many"}).code, 2);
+  EXPECT_EQ(run_cli({"data", "stats", "--threads", "-3"}).code, 2);
+  // A flag given twice is ambiguous: refuse rather than silently take one.
+  EXPECT_EQ(run_cli({"data", "stats", test::tiny_dir(), "--seed", "1", "--seed", "2"}).code, 2);
+  r = run_cli({"data", "stats", test::tiny_dir(), "--set", "data.kcoer=3"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("did you mean 'data.kcore'"), std::string::npos) << r.err;
+  r = run_cli({"data", "stats", test::tiny_dir(), "--set", "data.max_history=0"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("data.max_history = 0 is out of range"), std::string::npos) << r.err;
+  r = run_cli({"data", "stats", test::tiny_dir(), "--device", "gpu"});
+  EXPECT_EQ(r.code, 2);
+  r = run_cli({"data", "convert", test::tiny_dir()});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--out"), std::string::npos) << r.err;
+}
+
+TEST(Cli, RuntimeErrorsExitOne) {
+  auto r = run_cli({"data", "stats", "/nonexistent/data"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "error: dataset not found: /nonexistent/data\n");
+  test::TempDir dir;
+  std::string cfg = dir.file("c.json", "{\"data\": {\"path\": 5}}");
+  r = run_cli({"data", "stats", "--config", cfg});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("c.json: data.path: expected a string"), std::string::npos) << r.err;
+}
+
+TEST(Cli, PendingSubcommandsRefuse) {
+  for (const char* sub : {"embed", "train-cf", "train-tokenizer", "train-recommender", "evaluate", "recommend"}) {
+    auto r = run_cli({sub, "--quiet"});
+    EXPECT_EQ(r.code, 1) << sub;
+    EXPECT_NE(r.err.find("not implemented yet"), std::string::npos) << r.err;
+    EXPECT_TRUE(r.out.empty()) << sub;
+  }
+}
+
+TEST(Cli, DataStatsJsonAndRunDir) {
+  test::TempDir dir;
+  auto r = run_cli({"data", "stats", test::tiny_dir(), "--json", "--quiet", "--out", dir.path("run"),
+                    "--seed", "9", "--threads", "1"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["users"], 600);
+  EXPECT_EQ(j["items"], 407);
+  EXPECT_EQ(j["split"]["train"], 4137);
+  // The resolved config is written beside the artifacts, flags included.
+  auto cfg = read_json_file(dir.path("run/config.json"));
+  EXPECT_EQ(cfg["seed"], 9);
+  EXPECT_EQ(cfg["threads"], 1);
+  EXPECT_EQ(cfg["data"]["path"], test::tiny_dir());
+  EXPECT_TRUE(path_exists(dir.path("run/data_stats.json")));
+  torch::set_num_threads(2);
+}
+
+TEST(Cli, ConfigFileThenSetThenFlags) {
+  test::TempDir dir;
+  std::string cfg = dir.file("c.json", R"({"seed": 5, "tokenizer": {"alpha": 0.5, "beta": 0.2}})");
+  auto r = run_cli({"config", "--config", cfg, "--set", "tokenizer.alpha=0.1", "--seed", "11", "--quiet"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_DOUBLE_EQ(j["tokenizer"]["alpha"].get<double>(), 0.1);
+  EXPECT_DOUBLE_EQ(j["tokenizer"]["beta"].get<double>(), 0.2);
+  EXPECT_EQ(j["seed"], 11);
+  r = run_cli({"config", "--list"});
+  ASSERT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("tokenizer.alpha"), std::string::npos);
+}
+
+TEST(Cli, ConvertWritesLetterFormat) {
+  test::TempDir dir;
+  auto r = run_cli({"data", "convert", test::tiny_dir() + "/tiny.csv", "--out", dir.path("conv"), "--quiet"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(path_exists(dir.path("conv/tiny.inter.json")));
+  EXPECT_TRUE(path_exists(dir.path("conv/tiny.item2id")));
+  r = run_cli({"data", "stats", dir.path("conv"), "--json", "--quiet"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["interactions"], 5937);
+}

@@ -1,0 +1,225 @@
+// Tests for the common module: config reflection (strict JSON, --set, validation, nearest
+// key suggestions), atomic writes and seeds.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "letter/common/config.h"
+#include "letter/common/error.h"
+#include "letter/common/fs.h"
+#include "letter/common/runtime.h"
+#include "test_util.h"
+
+using namespace letter;
+using nlohmann::json;
+
+TEST(Config, DefaultsMatchPaperSettings) {
+  Config c;
+  // algorithms.md b.1-b.7, c.1-c.4.
+  EXPECT_EQ(c.seed, 42);
+  EXPECT_EQ(c.data.max_history, 20);
+  EXPECT_EQ(c.data.kcore, 5);
+  EXPECT_EQ(c.tokenizer.levels, 4);
+  EXPECT_EQ(c.tokenizer.codebook_size, 256);
+  EXPECT_EQ(c.tokenizer.e_dim, 32);
+  EXPECT_DOUBLE_EQ(c.tokenizer.mu, 0.25);
+  EXPECT_DOUBLE_EQ(c.tokenizer.alpha, 0.02);
+  EXPECT_DOUBLE_EQ(c.tokenizer.beta, 1e-4);
+  EXPECT_EQ(c.tokenizer.sk_epsilons, (std::vector<double>{0, 0, 0, 0.003}));
+  EXPECT_EQ(c.recommender.d_model, 128);
+  EXPECT_EQ(c.recommender.heads, 6);
+  EXPECT_EQ(c.recommender.d_ff, 1024);
+  EXPECT_DOUBLE_EQ(c.recommender.tau, 0.7);
+  EXPECT_NO_THROW(c.validate());
+}
+
+TEST(Config, RoundTripsThroughJson) {
+  Config c;
+  c.tokenizer.alpha = 0.5;
+  c.data.path = "x/y";
+  c.eval.ks = {3, 7};
+  json j = c.to_json();
+  Config d = Config::from_json(j);
+  EXPECT_EQ(d.to_json(), j);
+  EXPECT_DOUBLE_EQ(d.tokenizer.alpha, 0.5);
+  EXPECT_EQ(d.eval.ks, (std::vector<int64_t>{3, 7}));
+}
+
+TEST(Config, PartialJsonKeepsDefaults) {
+  Config c = Config::from_json(json::parse(R"({"data": {"kcore": 3}})"));
+  EXPECT_EQ(c.data.kcore, 3);
+  EXPECT_EQ(c.data.max_history, 20);
+}
+
+TEST(Config, UnknownKeyNamesNearest) {
+  try {
+    Config::from_json(json::parse(R"({"tokenizer": {"alfa": 0.1}})"), "my.json");
+    FAIL() << "expected UsageError";
+  } catch (const UsageError& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("my.json"), std::string::npos) << m;
+    EXPECT_NE(m.find("tokenizer.alfa"), std::string::npos) << m;
+    EXPECT_NE(m.find("tokenizer.alpha"), std::string::npos) << m;
+  }
+  try {
+    Config::from_json(json::parse(R"({"tokeniser": {}})"));
+    FAIL() << "expected UsageError";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("'tokenizer'"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Config, WrongTypesAreErrors) {
+  EXPECT_THROW(Config::from_json(json::parse(R"({"data": {"kcore": "five"}})")), UsageError);
+  EXPECT_THROW(Config::from_json(json::parse(R"({"data": {"kcore": 2.5}})")), UsageError);
+  EXPECT_THROW(Config::from_json(json::parse(R"({"eval": {"ks": 5}})")), UsageError);
+  EXPECT_THROW(Config::from_json(json::parse(R"({"tokenizer": {"bn": 1}})")), UsageError);
+  EXPECT_THROW(Config::from_json(json::parse(R"({"data": 3})")), UsageError);
+  EXPECT_THROW(Config::from_json(json::parse(R"([1, 2])")), UsageError);
+  // An integral float is accepted for an integer field.
+  EXPECT_EQ(Config::from_json(json::parse(R"({"data": {"kcore": 4.0}})")).data.kcore, 4);
+}
+
+TEST(Config, OutOfRangeValuesNameKeyAndRange) {
+  Config c;
+  c.tokenizer.levels = 0;
+  try {
+    c.validate();
+    FAIL();
+  } catch (const UsageError& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("tokenizer.levels"), std::string::npos) << m;
+    EXPECT_NE(m.find("[1, 16]"), std::string::npos) << m;
+  }
+  Config d;
+  d.recommender.softmax = "levle";
+  try {
+    d.validate();
+    FAIL();
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("did you mean 'level'"), std::string::npos) << e.what();
+  }
+  Config e;
+  e.tokenizer.levels = 3;  // sk_epsilons still has 4 entries
+  EXPECT_THROW(e.validate(), UsageError);
+  Config f;
+  f.cf.hidden = 30;
+  f.cf.heads = 4;
+  EXPECT_THROW(f.validate(), UsageError);
+  Config g;
+  g.eval.ks = {};
+  EXPECT_THROW(g.validate(), UsageError);
+}
+
+TEST(Config, SetParsesByFieldType) {
+  Config c;
+  c.set("tokenizer.alpha=0.05");
+  c.set("data.kcore=0");
+  c.set("tokenizer.bn=true");
+  c.set("data.path=some/dir=with=equals");
+  c.set("eval.ks=1,2,3");
+  c.set("tokenizer.layers=[512,256]");
+  c.set("embed.fields=title,brand");
+  c.set("seed=7");
+  EXPECT_DOUBLE_EQ(c.tokenizer.alpha, 0.05);
+  EXPECT_EQ(c.data.kcore, 0);
+  EXPECT_TRUE(c.tokenizer.bn);
+  EXPECT_EQ(c.data.path, "some/dir=with=equals");
+  EXPECT_EQ(c.eval.ks, (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_EQ(c.tokenizer.layers, (std::vector<int64_t>{512, 256}));
+  EXPECT_EQ(c.embed.fields, (std::vector<std::string>{"title", "brand"}));
+  EXPECT_EQ(c.seed, 7);
+}
+
+TEST(Config, SetErrors) {
+  Config c;
+  EXPECT_THROW(c.set("tokenizer.alpha"), UsageError);
+  EXPECT_THROW(c.set("tokenizer.alpha=abc"), UsageError);
+  EXPECT_THROW(c.set("data.kcore=1.5"), UsageError);
+  EXPECT_THROW(c.set("tokenizer.bn=maybe"), UsageError);
+  EXPECT_THROW(c.set("tokenizer=3"), UsageError);
+  try {
+    c.set("recommender.tua=0.5");
+    FAIL();
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("recommender.tau"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Config, LoadReportsMalformedAndMissingFiles) {
+  test::TempDir dir;
+  std::string bad = dir.file("bad.json", "{\"data\": {\"kcore\": 5,}");
+  try {
+    Config::load(bad);
+    FAIL();
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("bad.json"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("malformed JSON"), std::string::npos);
+  }
+  EXPECT_THROW(Config::load(dir.path("missing.json")), Error);
+}
+
+TEST(Config, ShippedConfigsAreValid) {
+  for (const char* name : {"tiny.json", "beauty.json", "instruments.json"}) {
+    std::string path = std::string(LETTER_SOURCE_DIR) + "/configs/" + name;
+    Config c = Config::load(path);
+    EXPECT_NO_THROW(c.validate()) << name;
+  }
+}
+
+TEST(Config, DescribeListsEveryField) {
+  auto docs = Config::describe();
+  json j = Config{}.to_json();
+  size_t leaves = 0;
+  for (auto& [k, v] : j.items()) leaves += v.is_object() ? v.size() : 1;
+  EXPECT_EQ(docs.size(), leaves);
+  for (const auto& d : docs) EXPECT_FALSE(d.doc.empty()) << d.path;
+}
+
+TEST(Nearest, EditDistance) {
+  EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);
+  EXPECT_EQ(edit_distance("", "abc"), 3u);
+  EXPECT_EQ(nearest("alfa", {"beta", "alpha", "mu"}), "alpha");
+}
+
+TEST(Fs, AtomicWriteLeavesNothingOnFailure) {
+  test::TempDir dir;
+  std::string target = dir.path("out.txt");
+  EXPECT_THROW(write_atomic(target, [](std::ofstream& out) {
+    out << "partial";
+    throw Error("boom");
+  }), Error);
+  EXPECT_FALSE(path_exists(target));
+  for (const auto& e : std::filesystem::directory_iterator(dir.root)) FAIL() << "left " << e.path();
+  write_text_atomic(target, "hello");
+  EXPECT_EQ(read_text_file(target), "hello");
+  // Overwrite keeps the old file until the new one is complete.
+  EXPECT_THROW(write_atomic(target, [](std::ofstream&) { throw Error("boom"); }), Error);
+  EXPECT_EQ(read_text_file(target), "hello");
+}
+
+TEST(Runtime, DerivedSeedsDifferAndRepeat) {
+  EXPECT_EQ(derive_seed(42, "shuffle"), derive_seed(42, "shuffle"));
+  EXPECT_NE(derive_seed(42, "shuffle"), derive_seed(42, "init"));
+  EXPECT_NE(derive_seed(42, "shuffle"), derive_seed(43, "shuffle"));
+}
+
+TEST(Runtime, DeviceResolution) {
+  EXPECT_EQ(resolve_device("cpu"), torch::Device(torch::kCPU));
+  EXPECT_THROW(resolve_device("tpu"), UsageError);
+  EXPECT_THROW(resolve_device("cuda:x"), UsageError);
+  if (!torch::cuda::is_available()) {
+    EXPECT_EQ(resolve_device("auto"), torch::Device(torch::kCPU));
+    EXPECT_THROW(resolve_device("cuda"), UsageError);
+  }
+}
+
+TEST(Runtime, ThreadsDefaultToAllCores) {
+  int64_t n = set_threads(0);
+  EXPECT_GE(n, 1);
+  EXPECT_EQ(torch::get_num_threads(), n);
+  EXPECT_EQ(set_threads(1), 1);
+  EXPECT_EQ(torch::get_num_threads(), 1);
+  set_threads(0);
+}
