@@ -5,10 +5,12 @@
 #include <filesystem>
 #include <fstream>
 
+#include "letter/common/checkpoint.h"
 #include "letter/common/config.h"
 #include "letter/common/error.h"
 #include "letter/common/fs.h"
 #include "letter/common/runtime.h"
+#include "letter/common/schedule.h"
 #include "test_util.h"
 
 using namespace letter;
@@ -222,4 +224,45 @@ TEST(Runtime, ThreadsDefaultToAllCores) {
   EXPECT_EQ(set_threads(1), 1);
   EXPECT_EQ(torch::get_num_threads(), 1);
   set_threads(0);
+}
+
+TEST(Checkpoint, RoundTripRestoresModelOptimizerAndRng) {
+  test::TempDir dir;
+  torch::manual_seed(3);
+  torch::nn::Linear a(4, 3);
+  torch::optim::AdamW opt(a->parameters(), torch::optim::AdamWOptions(0.1));
+  auto loss = a(torch::randn({5, 4})).pow(2).sum();
+  loss.backward();
+  opt.step();
+  CheckpointHeader h{"letter.test", 2, {{"x", 1}}, {{"epoch", 7}}};
+  save_checkpoint(dir.path("m.pt"), *a, &opt, h);
+  auto expected_next = torch::rand({3});
+
+  torch::manual_seed(99);
+  torch::nn::Linear b(4, 3);
+  torch::optim::AdamW opt_b(b->parameters(), torch::optim::AdamWOptions(0.1));
+  auto got = load_checkpoint(dir.path("m.pt"), *b, &opt_b, "letter.test", 2, /*restore_rng=*/true);
+  EXPECT_EQ(got.state["epoch"], 7);
+  EXPECT_EQ(got.config["x"], 1);
+  EXPECT_TRUE(torch::equal(a->weight, b->weight));
+  EXPECT_TRUE(torch::equal(torch::rand({3}), expected_next));
+  EXPECT_EQ(read_checkpoint_header(dir.path("m.pt")).format, "letter.test");
+
+  torch::nn::Linear c(4, 3);
+  EXPECT_THROW(load_checkpoint(dir.path("m.pt"), *c, nullptr, "letter.other", 2), Error);
+  EXPECT_THROW(load_checkpoint(dir.path("m.pt"), *c, nullptr, "letter.test", 3), Error);
+  torch::nn::Linear wrong(5, 3);
+  EXPECT_THROW(load_checkpoint(dir.path("m.pt"), *wrong, nullptr, "letter.test", 2), Error);
+  dir.file("junk.pt", "not a checkpoint");
+  EXPECT_THROW(read_checkpoint_header(dir.path("junk.pt")), Error);
+  EXPECT_THROW(read_checkpoint_header(dir.path("missing.pt")), Error);
+}
+
+TEST(Schedule, WarmupThenCosine) {
+  EXPECT_DOUBLE_EQ(lr_factor(0, 100, 10, "cosine"), 0.1);
+  EXPECT_DOUBLE_EQ(lr_factor(9, 100, 10, "cosine"), 1.0);
+  EXPECT_DOUBLE_EQ(lr_factor(10, 100, 10, "cosine"), 1.0);
+  EXPECT_NEAR(lr_factor(55, 100, 10, "cosine"), 0.5, 1e-12);
+  EXPECT_NEAR(lr_factor(100, 100, 10, "cosine"), 0.0, 1e-12);
+  EXPECT_DOUBLE_EQ(lr_factor(50, 100, 0, "constant"), 1.0);
 }

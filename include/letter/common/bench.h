@@ -1,0 +1,17 @@
+// Benchmark helpers: the machine's measured sgemm rate (the reference every benchmark
+// reports its achieved GFLOP/s against) and a machine description for bench JSON.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+namespace letter {
+
+/// Measured float32 matrix-multiply rate in GFLOP/s on `device` (n x n x n products,
+/// repeated for about `seconds`, after a warm-up), with the current thread setting.
+double measure_sgemm_gflops(const torch::Device& device, int64_t n = 2048, double seconds = 1.0);
+
+/// {"cpu": model name, "cores": N, "threads": T, "torch": version, "device": ..., "gpu": name}.
+nlohmann::json machine_description(const torch::Device& device);
+
+}  // namespace letter

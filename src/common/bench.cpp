@@ -1,0 +1,52 @@
+#include "letter/common/bench.h"
+
+#include <fstream>
+#include <thread>
+
+#include "letter/common/runtime.h"
+#include "letter/common/torch_compat.h"
+
+namespace letter {
+
+namespace {
+void sync(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.index());
+}
+}  // namespace
+
+double measure_sgemm_gflops(const torch::Device& device, int64_t n, double seconds) {
+  torch::NoGradGuard no_grad;
+  auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(device);
+  auto a = torch::randn({n, n}, opts), b = torch::randn({n, n}, opts);
+  auto c = torch::mm(a, b);  // warm-up
+  sync(device);
+  int64_t reps = 0;
+  Timer t;
+  do {
+    c = torch::mm(a, b);
+    ++reps;
+    sync(device);
+  } while (t.seconds() < seconds);
+  double s = t.seconds();
+  return 2.0 * n * n * n * reps / s / 1e9;
+}
+
+nlohmann::json machine_description(const torch::Device& device) {
+  std::string cpu = "unknown";
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      cpu = line.substr(line.find(':') + 2);
+      break;
+    }
+  }
+  nlohmann::json j = {{"cpu", cpu},
+                      {"cores", std::thread::hardware_concurrency()},
+                      {"threads", torch::get_num_threads()},
+                      {"torch", compat::torch_version()},
+                      {"device", device.str()}};
+  return j;
+}
+
+}  // namespace letter

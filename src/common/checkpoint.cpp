@@ -1,0 +1,118 @@
+#include "letter/common/checkpoint.h"
+
+#include <sstream>
+
+#include "letter/common/error.h"
+#include "letter/common/fs.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+namespace letter {
+
+namespace {
+constexpr const char* kHeaderKey = "letter_header";
+constexpr const char* kRngKey = "letter_cpu_rng";
+
+torch::serialize::InputArchive open_archive(const std::string& path) {
+  LETTER_CHECK(path_exists(path), "checkpoint not found: ", path);
+  torch::serialize::InputArchive in;
+  try {
+    in.load_from(path);
+  } catch (const c10::Error& e) {
+    LETTER_FAIL("checkpoint ", path, " is not readable (corrupt or not a letter checkpoint): ",
+                e.what_without_backtrace());
+  }
+  return in;
+}
+
+CheckpointHeader parse_header(torch::serialize::InputArchive& in, const std::string& path) {
+  c10::IValue v;
+  LETTER_CHECK(in.try_read(kHeaderKey, v) && v.isString(), "checkpoint ", path,
+               " has no letter header: it was not written by letter");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(v.toStringRef());
+  } catch (const nlohmann::json::exception& e) {
+    LETTER_FAIL("checkpoint ", path, " has a corrupt header: ", e.what());
+  }
+  CheckpointHeader h;
+  h.format = j.value("format", "");
+  h.version = j.value("version", int64_t{0});
+  h.config = j.value("config", nlohmann::json::object());
+  h.state = j.value("state", nlohmann::json::object());
+  return h;
+}
+}  // namespace
+
+void save_checkpoint(const std::string& path, const torch::nn::Module& model,
+                     const torch::optim::Optimizer* optimizer, const CheckpointHeader& header) {
+  torch::serialize::OutputArchive out;
+  model.save(out);
+  if (optimizer) {
+    torch::serialize::OutputArchive opt;
+    optimizer->save(opt);
+    out.write("optimizer", opt);
+  }
+  nlohmann::json j = {{"format", header.format},
+                      {"version", header.version},
+                      {"config", header.config},
+                      {"state", header.state}};
+  out.write(kHeaderKey, c10::IValue(j.dump()));
+  out.write(kRngKey, at::detail::getDefaultCPUGenerator().get_state());
+  write_atomic(path, [&](std::ofstream& os) { out.save_to(os); });
+}
+
+CheckpointHeader read_checkpoint_header(const std::string& path) {
+  auto in = open_archive(path);
+  return parse_header(in, path);
+}
+
+CheckpointHeader load_checkpoint(const std::string& path, torch::nn::Module& model,
+                                 torch::optim::Optimizer* optimizer,
+                                 const std::string& expected_format, int64_t expected_version,
+                                 bool restore_rng) {
+  auto in = open_archive(path);
+  CheckpointHeader h = parse_header(in, path);
+  LETTER_CHECK(h.format == expected_format, "checkpoint ", path, " holds '", h.format,
+               "', expected '", expected_format, "': pass the right file");
+  LETTER_CHECK(h.version == expected_version, "checkpoint ", path, " has format version ",
+               h.version, ", this letter reads version ", expected_version,
+               ": re-run the stage that wrote it");
+  // Module::load replaces tensors without comparing shapes: check them ourselves.
+  std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
+  for (const auto& p : model.named_parameters(true)) shapes.emplace_back(p.key(), p.value().sizes().vec());
+  for (const auto& b : model.named_buffers(true)) shapes.emplace_back(b.key(), b.value().sizes().vec());
+  try {
+    model.load(in);
+    if (optimizer) {
+      torch::serialize::InputArchive opt;
+      LETTER_CHECK(in.try_read("optimizer", opt), "checkpoint ", path,
+                   " has no optimizer state, cannot resume from it");
+      optimizer->load(opt);
+    }
+  } catch (const c10::Error& e) {
+    LETTER_FAIL("checkpoint ", path, " does not match the model (different sizes in the config?): ",
+                e.what_without_backtrace());
+  }
+  size_t k = 0;
+  auto check = [&](const std::string& name, const torch::Tensor& t) {
+    LETTER_CHECK(k < shapes.size() && shapes[k].first == name && shapes[k].second == t.sizes().vec(),
+                 "checkpoint ", path, " does not match the model: ", name, " has shape ", t.sizes(),
+                 " in the file", k < shapes.size() ? " but the model expects " + c10::str(c10::IntArrayRef(shapes[k].second)) : "",
+                 " (different sizes in the config?)");
+    ++k;
+  };
+  for (const auto& p : model.named_parameters(true)) check(p.key(), p.value());
+  for (const auto& b : model.named_buffers(true)) check(b.key(), b.value());
+  if (restore_rng) {
+    torch::Tensor rng;
+    if (in.try_read(kRngKey, rng)) {
+      at::Generator gen = at::detail::getDefaultCPUGenerator();  // shares the global state
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(rng);
+    }
+  }
+  return h;
+}
+
+}  // namespace letter
