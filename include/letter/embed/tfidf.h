@@ -12,7 +12,8 @@
 //   X[d, t] = (1 + ln tf) * (ln((1 + N) / (1 + df_t)) + 1), rows L2-normalised
 //             (scikit-learn's TfidfVectorizer with sublinear_tf and smooth_idf)
 //   X ~ U S V^T by Halko, Martinsson & Tropp (2011), algorithm 4.4: Y = X Omega, q power
-//   iterations with QR re-orthonormalisation, B = Q^T X, SVD of B; embedding = U_D S_D
+//   iterations with QR re-orthonormalisation (CholeskyQR2, Householder as fallback),
+//   B = Q^T X, SVD of B (from the eigenvectors of B B^T); embedding = U_D S_D
 //   (= X V_D), each column's sign chosen so that its largest-magnitude entry is positive.
 #pragma once
 
