@@ -102,6 +102,7 @@ int main(int argc, char** argv) {
       }
       // The fused CE against the plain logits + cross_entropy, forward + backward of one batch.
       double t_fused = 0, t_plain = 0;
+      nlohmann::json chunk_sweep;
       {
         CfBatch b = make_cf_batch(ds, windows_v, order, 0, cfg.cf.batch_size);
         auto hh = torch::randn({b.flat_targets.size(0), cfg.cf.hidden}, torch::requires_grad());
@@ -116,10 +117,17 @@ int main(int argc, char** argv) {
         }
         t_fused /= 5;
         t_plain /= 5;
+        for (int64_t chunk : {16, 32, 64, 128, 256, 1024}) {
+          Timer tt;
+          for (int rep = 0; rep < 3; ++rep)
+            linear_cross_entropy(hh, ee, b.flat_targets, chunk).backward();
+          chunk_sweep[std::to_string(chunk)] = 1e3 * tt.seconds() / 3;
+        }
       }
       breakdown = {{"batches", nb},
                    {"ce_fused_fwd_bwd_ms", 1e3 * t_fused},
                    {"ce_plain_fwd_bwd_ms", 1e3 * t_plain},
+                   {"ce_fused_ms_by_chunk", chunk_sweep},
                    {"positions_per_batch", static_cast<double>(pos) / std::max<int64_t>(1, nb)},
                    {"batch_ms", 1e3 * t_batch / nb},
                    {"forward_ms", 1e3 * t_fwd / nb},

@@ -80,12 +80,34 @@ std::string error_of(F&& f) {
   return "";
 }
 
+/// Training tests run single-threaded: the tiny model's ops are far too small to gain from
+/// intra-op threads, and on a loaded machine OpenMP barriers between two threads can slow
+/// them down by orders of magnitude. The previous thread count is restored afterwards.
+class OneThread : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    threads_ = torch::get_num_threads();
+    torch::set_num_threads(1);
+  }
+  void TearDown() override { torch::set_num_threads(threads_); }
+
+ private:
+  int threads_ = 1;
+};
+class SasRecNet : public OneThread {};
+class CfLoss : public OneThread {};
+class CfData : public OneThread {};
+class FullRanking : public OneThread {};
+class CfTrain : public OneThread {};
+class CfErrors : public OneThread {};
+class CfCli : public OneThread {};
+
 }  // namespace
 
 // ------------------------------------------------------------------------------------------
 // The network.
 
-TEST(SasRec, CausalFutureItemsDoNotChangeEarlierOutputs) {
+TEST_F(SasRecNet, CausalFutureItemsDoNotChangeEarlierOutputs) {
   torch::manual_seed(1);
   SasRec m(30, model_options(16, 2, 8));
   m->eval();
@@ -102,7 +124,7 @@ TEST(SasRec, CausalFutureItemsDoNotChangeEarlierOutputs) {
   for (int64_t t = 2; t < 6; ++t) EXPECT_GT((ha[1][t] - hb[1][t]).abs().max().item<float>(), 1e-3) << t;
 }
 
-TEST(SasRec, PrefixAndPaddingInvariance) {
+TEST_F(SasRecNet, PrefixAndPaddingInvariance) {
   // The output at t equals the output of the prefix of length t + 1 alone, and right padding
   // of any width changes no real position (what makes batch-max padding exact).
   torch::manual_seed(2);
@@ -120,7 +142,7 @@ TEST(SasRec, PrefixAndPaddingInvariance) {
   }
 }
 
-TEST(SasRec, ShapesHeadsAndItemVectors) {
+TEST_F(SasRecNet, ShapesHeadsAndItemVectors) {
   torch::manual_seed(3);
   for (int64_t hidden : {32, 64, 256}) {
     SasRec m(12, model_options(hidden, hidden == 32 ? 1 : 4, 5));
@@ -138,7 +160,7 @@ TEST(SasRec, ShapesHeadsAndItemVectors) {
   EXPECT_THROW(m->forward(torch::zeros({1, 6}, torch::kInt64)), Error);  // longer than max_len
 }
 
-TEST(SasRec, HiddenNotDivisibleByHeadsIsAnError) {
+TEST_F(SasRecNet, HiddenNotDivisibleByHeadsIsAnError) {
   auto msg = error_of([] { SasRec m(10, model_options(30, 4, 5)); });
   EXPECT_NE(msg.find("divisible"), std::string::npos) << msg;
   Config c;
@@ -150,7 +172,7 @@ TEST(SasRec, HiddenNotDivisibleByHeadsIsAnError) {
 // ------------------------------------------------------------------------------------------
 // Losses.
 
-TEST(CfLoss, NegativesNeverEqualTheTargetAndAreUniform) {
+TEST_F(CfLoss, NegativesNeverEqualTheTargetAndAreUniform) {
   torch::manual_seed(4);
   auto targets = torch::randint(0, 5, {20000}, torch::kInt64);
   auto neg = sample_negatives(targets, 5);
@@ -168,7 +190,7 @@ TEST(CfLoss, NegativesNeverEqualTheTargetAndAreUniform) {
   EXPECT_THROW(sample_negatives(t2, 1), Error);
 }
 
-TEST(CfLoss, HandComputedCeAndBce) {
+TEST_F(CfLoss, HandComputedCeAndBce) {
   auto h = torch::tensor({{1.0f, 0.0f}, {0.5f, 2.0f}});
   auto items = torch::tensor({{1.0f, 1.0f}, {0.0f, -1.0f}});
   auto targets = torch::tensor({0, 1}, torch::kInt64);
@@ -183,7 +205,7 @@ TEST(CfLoss, HandComputedCeAndBce) {
   EXPECT_THROW(cf_loss("mse", h, targets, items), Error);
 }
 
-TEST(CfLoss, FusedLinearCrossEntropyMatchesPlainCeAndFiniteDifferences) {
+TEST_F(CfLoss, FusedLinearCrossEntropyMatchesPlainCeAndFiniteDifferences) {
   torch::manual_seed(7);
   for (int64_t chunk : {0, 1, 3, 100}) {
     auto h = torch::randn({7, 5}, torch::requires_grad());
@@ -235,7 +257,7 @@ TEST(CfLoss, FusedLinearCrossEntropyMatchesPlainCeAndFiniteDifferences) {
 // ------------------------------------------------------------------------------------------
 // Training data: windows and batches.
 
-TEST(CfData, WindowsByHand) {
+TEST_F(CfData, WindowsByHand) {
   // n = 10: train part s[0..7] (targets positions 1..7), valid target s[8], test s[9].
   Dataset ds = small_dataset({{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {9, 8, 7, 6, 5}}, 10);
   Split sp = leave_one_out(ds, 3);
@@ -256,7 +278,7 @@ TEST(CfData, WindowsByHand) {
   EXPECT_TRUE(torch::equal(b.flat_targets, torch::tensor({5, 6, 7, 8, 7}, torch::kInt64)));
 }
 
-TEST(CfData, NoLeakageOfValidAndTestTargets) {
+TEST_F(CfData, NoLeakageOfValidAndTestTargets) {
   // Real sequences plus long ones that need several windows.
   Dataset ds = tiny();
   std::vector<int64_t> longseq;
@@ -295,7 +317,7 @@ TEST(CfData, NoLeakageOfValidAndTestTargets) {
 // ------------------------------------------------------------------------------------------
 // Full-ranking evaluator.
 
-TEST(FullRanking, HandComputedRanksAndMetrics) {
+TEST_F(FullRanking, HandComputedRanksAndMetrics) {
   // 5 items on a line: item i has vector (i, 1); queries (q, 0) score item i as q * i.
   Dataset ds = small_dataset({{0, 1, 2, 3}, {4, 3, 2, 1}, {2, 0, 4, 1}}, 5);
   auto items = torch::stack({torch::arange(5, torch::kFloat32), torch::ones({5})}, 1);  // (5, 2)
@@ -332,7 +354,7 @@ TEST(FullRanking, HandComputedRanksAndMetrics) {
   EXPECT_NEAR(mx["ndcg@2"].get<double>(), (1.0 + 2.0 / std::log2(3.0)) / 3, 1e-12);
 }
 
-TEST(FullRanking, ExclusionUsesTheFullHistoryNotOnlyTheCut) {
+TEST_F(FullRanking, ExclusionUsesTheFullHistoryNotOnlyTheCut) {
   Dataset ds = small_dataset({{0, 1, 2, 3, 4}}, 6);
   auto scores = torch::zeros({1, 6});
   exclude_history_items(scores, ds, {{0, 4}}, 0);  // history s[0..3] = items 0..3
@@ -341,13 +363,13 @@ TEST(FullRanking, ExclusionUsesTheFullHistoryNotOnlyTheCut) {
   EXPECT_THROW(exclude_history_items(scores, ds, {{0, 4}}, 1), Error);
 }
 
-TEST(FullRanking, TopKBreaksTiesByItemId) {
+TEST_F(FullRanking, TopKBreaksTiesByItemId) {
   auto scores = torch::tensor({{0.5f, 0.9f, 0.5f, 0.9f, 0.1f}, {1.0f, 1.0f, 1.0f, 1.0f, 1.0f}});
   EXPECT_TRUE(torch::equal(top_k_items(scores, 3), torch::tensor({{1, 3, 0}, {0, 1, 2}}, torch::kInt64)));
   EXPECT_THROW(top_k_items(scores, 6), Error);
 }
 
-TEST(FullRanking, LastItemRetrievalByHand) {
+TEST_F(FullRanking, LastItemRetrievalByHand) {
   // Items 0/1 point one way, 2/3 another, 4 in between.
   auto v = torch::tensor({{1.0f, 0.0f}, {2.0f, 0.1f}, {0.0f, 1.0f}, {0.1f, 3.0f}, {1.0f, 1.0f}});
   Dataset ds = small_dataset({{0, 4, 1}, {2, 3}, {1, 0, 2}}, 5);
@@ -368,7 +390,7 @@ TEST(FullRanking, LastItemRetrievalByHand) {
 // ------------------------------------------------------------------------------------------
 // Training on the bundled data.
 
-TEST(CfTrain, LearnsTinyDataAndBeatsPopularity) {
+TEST_F(CfTrain, LearnsTinyDataAndBeatsPopularity) {
   const Dataset& ds = tiny();
   Config c = tiny_config(25);
   CfResult r = train_sasrec(ds, c, CfRun{});
@@ -393,7 +415,7 @@ TEST(CfTrain, LearnsTinyDataAndBeatsPopularity) {
   EXPECT_EQ(r.test["users"], ds.num_users());
 }
 
-TEST(CfTrain, BceLossTrainsToo) {
+TEST_F(CfTrain, BceLossTrainsToo) {
   Config c = tiny_config(6);
   c.cf.loss = "bce";
   CfResult r = train_sasrec(tiny(), c, CfRun{});
@@ -401,7 +423,7 @@ TEST(CfTrain, BceLossTrainsToo) {
   EXPECT_TRUE(torch::equal(r.model->item_emb->weight[0], torch::zeros({32})));  // padding row stays 0
 }
 
-TEST(CfTrain, DeterministicWithFixedSeed) {
+TEST_F(CfTrain, DeterministicWithFixedSeed) {
   Config c = tiny_config(2);
   CfResult a = train_sasrec(tiny(), c, CfRun{});
   CfResult b = train_sasrec(tiny(), c, CfRun{});
@@ -412,7 +434,7 @@ TEST(CfTrain, DeterministicWithFixedSeed) {
   EXPECT_FALSE(torch::equal(a.model->item_vectors(), d.model->item_vectors()));
 }
 
-TEST(CfTrain, ResumeEqualsUninterruptedRun) {
+TEST_F(CfTrain, ResumeEqualsUninterruptedRun) {
   test::TempDir dir;
   Config c4 = tiny_config(4);
   c4.cf.dropout = 0.3;
@@ -442,7 +464,7 @@ TEST(CfTrain, ResumeEqualsUninterruptedRun) {
   EXPECT_TRUE(torch::allclose(again.model->item_vectors(), b.model->item_vectors(), 0, 1e-6));
 }
 
-TEST(CfTrain, FrozenInitialItemVectorsStayFixed) {
+TEST_F(CfTrain, FrozenInitialItemVectorsStayFixed) {
   test::TempDir dir;
   const Dataset& ds = tiny();
   torch::manual_seed(5);
@@ -461,7 +483,7 @@ TEST(CfTrain, FrozenInitialItemVectorsStayFixed) {
 // ------------------------------------------------------------------------------------------
 // Bad inputs.
 
-TEST(CfErrors, EmptyOrTooShortData) {
+TEST_F(CfErrors, EmptyOrTooShortData) {
   Config c = tiny_config(1);
   Dataset none = small_dataset({}, 3);
   EXPECT_NE(error_of([&] { train_sasrec(none, c, CfRun{}); }).find("empty"), std::string::npos);
@@ -470,7 +492,7 @@ TEST(CfErrors, EmptyOrTooShortData) {
   EXPECT_NE(msg.find("no training sequences"), std::string::npos) << msg;
 }
 
-TEST(CfErrors, ResumeWithoutCheckpointOrWithChangedConfig) {
+TEST_F(CfErrors, ResumeWithoutCheckpointOrWithChangedConfig) {
   test::TempDir dir;
   Config c = tiny_config(1);
   CfRun run{torch::kCPU, dir.path("run"), true};
@@ -488,7 +510,7 @@ TEST(CfErrors, ResumeWithoutCheckpointOrWithChangedConfig) {
   EXPECT_EQ(train_sasrec(tiny(), changed, run).epochs_run, 2);
 }
 
-TEST(CfErrors, InitItemsWithWrongShape) {
+TEST_F(CfErrors, InitItemsWithWrongShape) {
   test::TempDir dir;
   io::write_npy(dir.path("bad.npy"), torch::zeros({10, 32}));
   Config c = tiny_config(1);
@@ -516,12 +538,12 @@ CliResult run_cli(std::vector<std::string> args) {
 }
 }  // namespace
 
-TEST(CfCli, TrainWritesArtifactsAndResumes) {
+TEST_F(CfCli, TrainWritesArtifactsAndResumes) {
   test::TempDir dir;
   const std::string run = dir.path("run");
   std::vector<std::string> args = {"train-cf", test::tiny_dir(), "--out", run, "--quiet",
                                    "--set", "cf.epochs=2", "--set", "cf.max_len=20",
-                                   "--set", "eval.bootstrap=20", "--threads", "2"};
+                                   "--set", "eval.bootstrap=20", "--threads", "1"};
   auto r = run_cli(args);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("test"), std::string::npos) << r.out;
@@ -553,7 +575,7 @@ TEST(CfCli, TrainWritesArtifactsAndResumes) {
   EXPECT_EQ(read_json_file(run + "/metrics.json")["epochs_run"], 3);
 }
 
-TEST(CfCli, UsageAndRuntimeErrors) {
+TEST_F(CfCli, UsageAndRuntimeErrors) {
   auto r = run_cli({"train-cf", test::tiny_dir(), "--quiet"});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("--out"), std::string::npos) << r.err;
@@ -566,12 +588,12 @@ TEST(CfCli, UsageAndRuntimeErrors) {
   EXPECT_NE(r.err.find("sasrec.last.pt"), std::string::npos) << r.err;
 }
 
-TEST(CfCli, EvalVectorsByLastItemRetrieval) {
+TEST_F(CfCli, EvalVectorsByLastItemRetrieval) {
   test::TempDir dir;
   torch::manual_seed(6);
   io::write_npy(dir.path("v.npy"), torch::randn({407, 8}));
   auto r = run_cli({"train-cf", test::tiny_dir(), "--quiet", "--eval-vectors", dir.path("v.npy"),
-                    "--out", dir.path("r"), "--set", "eval.bootstrap=0"});
+                    "--out", dir.path("r"), "--set", "eval.bootstrap=0", "--threads", "1"});
   ASSERT_EQ(r.code, 0) << r.err;
   auto m = read_json_file(dir.path("r/metrics.json"));
   EXPECT_EQ(m["test"]["users"], 600);
