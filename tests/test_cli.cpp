@@ -27,7 +27,7 @@ Result run_cli(std::vector<std::string> args) {
 TEST(Cli, HelpAndVersion) {
   auto r = run_cli({"--help"});
   EXPECT_EQ(r.code, 0);
-  for (const char* sub : {"embed", "train-cf", "train-tokenizer", "train-recommender", "evaluate",
+  for (const char* sub : {"embed", "train-tokenizer", "train-recommender", "evaluate",
                           "recommend", "data"})
     EXPECT_NE(r.out.find(sub), std::string::npos) << sub;
   r = run_cli({"--version"});
@@ -74,7 +74,7 @@ TEST(Cli, RuntimeErrorsExitOne) {
 }
 
 TEST(Cli, PendingSubcommandsRefuse) {
-  for (const char* sub : {"train-cf", "train-tokenizer", "train-recommender", "evaluate", "recommend"}) {
+  for (const char* sub : {"train-tokenizer", "train-recommender", "evaluate", "recommend"}) {
     auto r = run_cli({sub, "--quiet"});
     EXPECT_EQ(r.code, 1) << sub;
     EXPECT_NE(r.err.find("not implemented yet"), std::string::npos) << r.err;

@@ -53,6 +53,7 @@ using Register = std::function<void(CLI::App& app, CommonOptions& common)>;
 void register_data(CLI::App& app, CommonOptions& common);
 void register_config(CLI::App& app, CommonOptions& common);
 void register_embed(CLI::App& app, CommonOptions& common);
+void register_train_cf(CLI::App& app, CommonOptions& common);
 void register_pending(CLI::App& app, CommonOptions& common);
 
 /// Runs the CLI on `args` (args[0] = program name). Output goes to `out`, errors to `err`.

@@ -396,6 +396,8 @@ void Config::validate() const {
                      "config device = '", device, "' must be auto, cpu, cuda or cuda:N");
   LETTER_USAGE_CHECK(cf.hidden % cf.heads == 0, "config cf.hidden = ", cf.hidden,
                      " must be divisible by cf.heads = ", cf.heads);
+  LETTER_USAGE_CHECK(!cf.freeze_items || !cf.init_items.empty(),
+                     "config cf.freeze_items = true needs cf.init_items (the vectors to keep fixed)");
   LETTER_USAGE_CHECK(static_cast<int64_t>(tokenizer.sk_epsilons.size()) == tokenizer.levels,
                      "config tokenizer.sk_epsilons has ", tokenizer.sk_epsilons.size(),
                      " entries but tokenizer.levels = ", tokenizer.levels,
