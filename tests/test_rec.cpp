@@ -301,6 +301,7 @@ TEST(RecT5, InitialisationFollowsT5AndNormsSkipWeightDecay) {
 }
 
 TEST(RecT5, KvCacheDecodingEqualsFullRecomputation) {
+  SingleThread one;
   torch::manual_seed(3);
   T5 m(tiny_t5(20));
   m->eval();
@@ -472,6 +473,7 @@ std::vector<RefBeam> reference_beams(const CodeVocab& v, const TupleLogits& rows
 }  // namespace
 
 TEST(RecBeamSearch, EqualsBruteForceEnumerationForSeveralBeamSizes) {
+  SingleThread one;
   torch::manual_seed(21);
   const std::vector<int64_t> ks = {3, 4, 5};
   auto codes = random_codes(40, ks, 9);
@@ -587,6 +589,7 @@ TEST(RecMetrics, CoveragePopularShareAndPopularityHandComputed) {
 }
 
 TEST(RecMetrics, BeamRanksEqualFullRankingOfBruteForceScores) {
+  SingleThread one;
   // With an exhaustive beam, rank_samples' item ranks must equal letter::target_ranks over
   // the brute-force sequence scores of all items (ties by item id: collisions).
   Dataset ds;

@@ -31,7 +31,8 @@ struct RecBatch {
   torch::Tensor labels;     ///< (B, L+1) int64: target codes, eos
   torch::Tensor targets;    ///< (B,) int64 target item ids
   torch::Tensor users;      ///< (B,) int64 user ids
-  /// Moves every tensor to `device` (non-blocking copies from pinned memory are not used).
+  /// Copies the model inputs (input, mask, dec_input, labels) to `device`; targets and users
+  /// stay on the CPU.
   RecBatch to(const torch::Device& device) const;
 };
 
