@@ -6,6 +6,9 @@
 //   bench_rec [--data DIR] [--codes FILE] [--device cpu|cuda] [--threads N] [--steps N]
 //             [--batch B] [--users U] [--beam W] [--size paper|small]
 //
+// --size small = the CPU-budget model of scripts/run_recommender_cpu.sh (2+2 layers,
+// d_model 64, 4 x 16 heads, d_ff 256).
+//
 // Run from the repository root. Defaults: data/tiny with codes from its topics when --data is absent; the paper-size
 // model (4+4 layers, d_model 128, 6 x 64 heads, d_ff 1024); 20 training steps of 256
 // samples; 512 validation users with beam 20.
@@ -73,12 +76,12 @@ int main(int argc, char** argv) {
     else
       codes.codes = tiny_codes(ds, data);
     auto& ro = cfg.recommender;
-    if (size == "small") {
+    if (size == "small") {  // the model of scripts/run_recommender_cpu.sh
       ro.encoder_layers = ro.decoder_layers = 2;
-      ro.d_model = 128;
+      ro.d_model = 64;
       ro.heads = 4;
-      ro.d_kv = 32;
-      ro.d_ff = 512;
+      ro.d_kv = 16;
+      ro.d_ff = 256;
     }
     ro.batch_size = batch;
     rec::Recommender model(ro, codes, device, 42);
