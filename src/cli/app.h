@@ -55,6 +55,9 @@ void register_config(CLI::App& app, CommonOptions& common);
 void register_embed(CLI::App& app, CommonOptions& common);
 void register_train_cf(CLI::App& app, CommonOptions& common);
 void register_pending(CLI::App& app, CommonOptions& common);
+void register_train_recommender(CLI::App& app, CommonOptions& common);
+void register_evaluate(CLI::App& app, CommonOptions& common);
+void register_recommend(CLI::App& app, CommonOptions& common);
 
 /// Runs the CLI on `args` (args[0] = program name). Output goes to `out`, errors to `err`.
 /// Returns the exit code: 0 ok, 1 runtime error, 2 usage error.

@@ -14,9 +14,6 @@ void register_pending(CLI::App& app, CommonOptions& common) {
   };
   static const Pending pending[] = {
       {"train-tokenizer", "Train the RQ-VAE tokenizer (LETTER/TIGER); write item codes", "#5"},
-      {"train-recommender", "Train the generative recommender on item codes", "#6"},
-      {"evaluate", "Full-ranking Recall/NDCG of a trained recommender", "#6"},
-      {"recommend", "Top-K next items for histories given as JSON Lines", "#6"},
   };
   for (const auto& p : pending) {
     auto* sub = app.add_subcommand(p.name, std::string(p.help) + " [not implemented yet]");

@@ -236,6 +236,12 @@ struct RecommenderOptions {
   int64_t eval_every = 1;      ///< epochs between validations
   int64_t patience = 20;       ///< validations without NDCG@10 improvement (paper 20)
   int64_t beam = 20;           ///< validation beam size (paper 20)
+  /// Validation users scored for early stopping (a seeded subset; 0 = all, the paper).
+  int64_t valid_users = 0;
+  /// Beam scores: log-probabilities renormalised over the allowed tokens, or "hf" = HF's
+  /// unrenormalised log-probabilities of the full softmax (LETTER-TIGER, algorithms.md c.5).
+  std::string beam_scores = "renormalized";
+  bool bf16 = true;            ///< bf16 autocast for training on CUDA (CPU: always fp32)
 
   template <class V>
   void visit(V& v) {
@@ -262,12 +268,17 @@ struct RecommenderOptions {
     v.field("patience", patience, "validations without improvement before stopping",
             range(1, 1000000));
     v.field("beam", beam, "validation beam size", range(1, 4096));
+    v.field("valid_users", valid_users, "validation users for early stopping (0 = all)",
+            range(0, 1e12));
+    v.field("beam_scores", beam_scores, "beam scores over allowed tokens",
+            one_of({"renormalized", "hf"}));
+    v.field("bf16", bf16, "bf16 autocast for training on CUDA");
   }
 };
 
 /// `letter evaluate`: full-ranking metrics (algorithms.md d).
 struct EvalOptions {
-  std::string split = "test";              ///< valid | test
+  std::string split = "test";              ///< valid | test | train (the training samples)
   std::vector<int64_t> ks = {1, 5, 10, 20};  ///< cut-offs for Recall@K / NDCG@K
   int64_t beam = 20;                       ///< beam size (paper 20)
   int64_t batch_size = 256;                ///< users per batch
@@ -277,7 +288,8 @@ struct EvalOptions {
 
   template <class V>
   void visit(V& v) {
-    v.field("split", split, "evaluation split", one_of({"valid", "test"}));
+    v.field("split", split, "evaluation split (train = the training samples)",
+            one_of({"valid", "test", "train"}));
     v.field("ks", ks, "metric cut-offs", non_empty_range(1, 100000));
     v.field("beam", beam, "beam size", range(1, 4096));
     v.field("batch_size", batch_size, "users per batch", range(1, 1 << 20));

@@ -2,6 +2,7 @@
 // differ. Everything version-dependent goes through this header.
 #pragma once
 
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 
@@ -21,5 +22,45 @@ inline bool cuda_available() { return torch::cuda::is_available(); }
 
 /// Number of visible CUDA devices (0 on CPU-only builds).
 inline int64_t cuda_device_count() { return static_cast<int64_t>(torch::cuda::device_count()); }
+
+/// RAII bf16 autocast on a CUDA device (no-op on CPU or when `enable` is false). The
+/// autocast API moved from CUDA-only functions (1.x-2.3) to per-device-type ones (2.4+).
+class CudaAutocast {
+ public:
+  CudaAutocast(const torch::Device& device, bool enable) {
+    if (!enable || !device.is_cuda()) return;
+    active_ = true;
+#if LETTER_TORCH_AT_LEAST(2, 4)
+    prev_enabled_ = at::autocast::is_autocast_enabled(at::kCUDA);
+    prev_dtype_ = at::autocast::get_autocast_dtype(at::kCUDA);
+    at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+    at::autocast::set_autocast_enabled(at::kCUDA, true);
+#else
+    prev_enabled_ = at::autocast::is_enabled();
+    prev_dtype_ = at::autocast::get_autocast_gpu_dtype();
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_enabled(true);
+#endif
+    at::autocast::increment_nesting();
+  }
+  ~CudaAutocast() {
+    if (!active_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+#if LETTER_TORCH_AT_LEAST(2, 4)
+    at::autocast::set_autocast_enabled(at::kCUDA, prev_enabled_);
+    at::autocast::set_autocast_dtype(at::kCUDA, prev_dtype_);
+#else
+    at::autocast::set_enabled(prev_enabled_);
+    at::autocast::set_autocast_gpu_dtype(prev_dtype_);
+#endif
+  }
+  CudaAutocast(const CudaAutocast&) = delete;
+  CudaAutocast& operator=(const CudaAutocast&) = delete;
+
+ private:
+  bool active_ = false;
+  bool prev_enabled_ = false;
+  at::ScalarType prev_dtype_ = at::kFloat;
+};
 
 }  // namespace letter::compat

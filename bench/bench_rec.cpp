@@ -1,0 +1,162 @@
+// Benchmark of the generative recommender: training throughput (samples/s and achieved
+// GFLOP/s of the matmuls, fwd + bwd = 3 x forward, on the padded batch shapes actually
+// executed) next to the same run's sgemm rate, beam-search evaluation throughput (users/s)
+// and peak RSS. Prints one JSON object.
+//
+//   bench_rec [--data DIR] [--codes FILE] [--device cpu|cuda] [--threads N] [--steps N]
+//             [--batch B] [--users U] [--beam W] [--size paper|small]
+//
+// --size small = the CPU-budget model of scripts/run_recommender_cpu.sh (2+2 layers,
+// d_model 64, 4 x 16 heads, d_ff 256).
+//
+// Run from the repository root. Defaults: data/tiny with codes from its topics when --data is absent; the paper-size
+// model (4+4 layers, d_model 128, 6 x 64 heads, d_ff 1024); 20 training steps of 256
+// samples; 512 validation users with beam 20.
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <set>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "letter/common/bench.h"
+#include "letter/common/config.h"
+#include "letter/common/fs.h"
+#include "letter/common/runtime.h"
+#include "letter/common/torch_compat.h"
+#include "letter/data/dataset.h"
+#include "letter/data/split.h"
+#include "letter/rec/data.h"
+#include "letter/rec/loss.h"
+#include "letter/rec/recommender.h"
+#include "letter/rec/trainer.h"
+
+using namespace letter;
+
+namespace {
+
+// Collision-free codes of data/tiny from its ground truth (topic, subtopic, index).
+torch::Tensor tiny_codes(const Dataset& ds, const std::string& dir) {
+  auto t = read_json_file(dir + "/tiny.topics.json");
+  auto topic = t["item_topic"].get<std::vector<int64_t>>();
+  auto sub = t["item_subtopic"].get<std::vector<int64_t>>();
+  std::map<std::pair<int64_t, int64_t>, int64_t> next;
+  auto codes = torch::empty({ds.num_items(), 3}, torch::kInt64);
+  for (int64_t i = 0; i < ds.num_items(); ++i) {
+    int64_t raw = std::stoll(ds.item_ids[i]);
+    codes[i][0] = topic[raw];
+    codes[i][1] = sub[raw];
+    codes[i][2] = next[{topic[raw], sub[raw]}]++;
+  }
+  return codes;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::map<std::string, std::string> a;
+  for (int i = 1; i + 1 < argc; i += 2) a[argv[i]] = argv[i + 1];
+  auto get = [&](const std::string& k, const std::string& d) { return a.count(k) ? a[k] : d; };
+  try {
+    setup_logging(true);
+    const std::string data = get("--data", std::string("data/tiny"));
+    const int64_t threads = set_threads(std::stoll(get("--threads", "0")));
+    const torch::Device device = resolve_device(get("--device", "cpu"));
+    const int64_t steps = std::stoll(get("--steps", "20")), batch = std::stoll(get("--batch", "256"));
+    const int64_t users = std::stoll(get("--users", "512")), beam = std::stoll(get("--beam", "20"));
+    const std::string size = get("--size", "paper");
+
+    Config cfg;
+    cfg.data.path = data;
+    Dataset ds = load_dataset(cfg.data);
+    ItemCodes codes;
+    if (a.count("--codes"))
+      codes = rec::load_item_codes(a["--codes"], ds);
+    else
+      codes.codes = tiny_codes(ds, data);
+    auto& ro = cfg.recommender;
+    if (size == "small") {  // the model of scripts/run_recommender_cpu.sh
+      ro.encoder_layers = ro.decoder_layers = 2;
+      ro.d_model = 64;
+      ro.heads = 4;
+      ro.d_kv = 16;
+      ro.d_ff = 256;
+    }
+    ro.batch_size = batch;
+    rec::Recommender model(ro, codes, device, 42);
+    auto& t5 = model.t5();
+    Split split = leave_one_out(ds, cfg.data.max_history);
+    auto batches = rec::length_batches(split.train, cfg.data.max_history, batch, 7);
+    torch::optim::AdamW opt(t5.parameters(), torch::optim::AdamWOptions(5e-4).weight_decay(0.01));
+    const auto allowed = rec::softmax_mask(model.vocab, model.softmax, device);
+    const int64_t L = model.vocab.levels();
+
+    double sgemm_before = measure_sgemm_gflops(device, 2048, 1.0);
+    auto step = [&](const rec::RecBatch& b) {
+      compat::CudaAutocast ac(device, ro.bf16);
+      auto logits = t5.forward(b.input, b.mask, b.dec_input);
+      auto loss = rec::ranking_loss(logits.to(torch::kFloat32), b.labels, ro.tau, allowed);
+      opt.zero_grad();
+      loss.backward();
+      torch::nn::utils::clip_grad_norm_(t5.parameters(), 1.0);
+      opt.step();
+      return loss;
+    };
+    model.net->train();
+    // Warm-up steps (allocator, thread pool), not timed.
+    for (int64_t i = 0; i < 2; ++i)
+      step(rec::make_rec_batch(ds, model.vocab, split.train, batches[i % batches.size()], cfg.data.max_history).to(device));
+    double flops = 0, tokens = 0;
+    int64_t samples = 0;
+    Timer timer;
+    for (int64_t i = 0; i < steps; ++i) {
+      auto b = rec::make_rec_batch(ds, model.vocab, split.train, batches[(i + 2) % batches.size()],
+                                   cfg.data.max_history).to(device);
+      step(b).item<float>();
+      const int64_t B = b.input.size(0), S = b.input.size(1);
+      flops += 3.0 * t5.forward_flops(S, L + 1) * B;
+      tokens += b.mask.sum().item<double>();
+      samples += B;
+    }
+    if (device.is_cuda()) torch::cuda::synchronize();
+    const double train_s = timer.seconds();
+
+    std::vector<Sample> valid(split.valid.begin(),
+                              split.valid.begin() + std::min<int64_t>(users, split.valid.size()));
+    rec::RankOptions rk;
+    rk.beam = beam;
+    rk.top_k = 20;
+    rk.batch_size = 256;
+    rec::Ranking r = rec::rank_samples(model, ds, valid, cfg.data.max_history, rk);
+    double sgemm_after = measure_sgemm_gflops(device, 2048, 1.0);
+    const double sgemm = 0.5 * (sgemm_before + sgemm_after);
+    const double gflops = flops / train_s / 1e9;
+    int64_t n_params = 0;
+    for (const auto& p : t5.parameters()) n_params += p.numel();
+
+    nlohmann::json out = {
+        {"bench", "rec"},
+        {"data", ds.name},
+        {"items", ds.num_items()},
+        {"model", rec::t5_options_json(t5.options())},
+        {"parameters", n_params},
+        {"train", {{"steps", steps}, {"batch", batch}, {"samples", samples},
+                   {"mean_encoder_tokens", tokens / std::max<int64_t>(samples, 1)},
+                   {"seconds", train_s}, {"samples_per_s", samples / train_s},
+                   {"gflops", gflops}, {"gflop_per_sample", flops / std::max<int64_t>(samples, 1) / 1e9}}},
+        {"sgemm_gflops", sgemm},
+        {"sgemm_gflops_before_after", {sgemm_before, sgemm_after}},
+        {"train_gflops_over_sgemm", gflops / sgemm},
+        {"eval", {{"users", static_cast<int64_t>(valid.size())}, {"beam", beam}, {"seconds", r.seconds},
+                  {"users_per_s", valid.size() / r.seconds}}},
+        {"peak_rss_mib", peak_rss_mib()},
+        {"threads", threads},
+        {"machine", machine_description(device)}};
+    std::cout << out.dump(2) << std::endl;
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,76 @@
+// Training loop of the generative recommender (algorithms.md c.3, c.4, with the early
+// stopping of the issue): AdamW (lr 5e-4, betas 0.9/0.999, eps 1e-8, weight decay 0.01 on
+// everything but the RMS-norm scales; T5 has no biases), linear warm-up for
+// ceil(warmup_ratio x total steps) then cosine decay to zero over all `epochs`
+// (letter::lr_factor), global gradient-norm clip, the ranking-guided loss with tau.
+//
+// Departures from LETTER-TIGER (documented in README): model selection is on validation
+// NDCG@10 from beam search every `eval_every` epochs with `patience` (LETTER-TIGER selects on
+// teacher-forced validation loss); samples are batched by length (see rec/data.h).
+//
+// Determinism and resume: the model is initialised from derive_seed(seed, "rec.init");
+// epoch e shuffles with derive_seed(seed, "rec.shuffle.<e>") and reseeds the dropout
+// generator with derive_seed(seed, "rec.epoch.<e>"). After every epoch the run directory
+// gets recommender.last.pt (weights, AdamW state, counters, history); the best model so far
+// is recommender.pt. --resume continues from the last completed epoch and ends with the
+// same weights as an uninterrupted run (same device and thread count).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "letter/common/config.h"
+#include "letter/data/dataset.h"
+#include "letter/rec/recommender.h"
+
+namespace letter::rec {
+
+/// What one epoch did (also logged as one key=value line).
+struct EpochStats {
+  int64_t epoch = 0;           ///< 1-based
+  int64_t steps = 0;           ///< optimizer steps so far
+  double loss = 0.0;           ///< mean training loss of the epoch (per sample)
+  double lr = 0.0;             ///< learning rate of the last step
+  double seconds = 0.0;        ///< training time of the epoch (validation excluded)
+  double samples_per_s = 0.0;
+  double gflops = 0.0;         ///< achieved GFLOP/s: executed matmul FLOPs (3 x forward) / seconds
+  bool evaluated = false;
+  double valid_recall10 = 0.0, valid_ndcg10 = 0.0;
+  double eval_seconds = 0.0;
+  bool improved = false;
+  nlohmann::json to_json() const;
+  static EpochStats from_json(const nlohmann::json& j);
+};
+
+/// Callbacks for tests and drivers.
+struct TrainHooks {
+  /// Called after each epoch (after the checkpoints are written); returning false stops
+  /// training at once, as an interruption would (the best model is not restored).
+  std::function<bool(const EpochStats&)> after_epoch;
+};
+
+/// Outcome of train_recommender.
+struct TrainResult {
+  std::vector<EpochStats> history;  ///< every epoch so far (earlier runs included on resume)
+  int64_t best_epoch = 0;
+  double best_ndcg10 = -1.0;
+  nlohmann::json best_valid;        ///< validation metrics of the best epoch
+  bool stopped_early = false;
+  bool interrupted = false;
+  int64_t train_samples = 0;
+  int64_t valid_users = 0;
+  nlohmann::json to_json() const;
+};
+
+/// Trains `rec` on the leave-one-out training samples of `ds` (cfg.recommender,
+/// cfg.data.max_history, cfg.seed). With `out_dir` non-empty, checkpoints go there;
+/// `resume` continues from out_dir/recommender.last.pt. At the end `rec` holds the best
+/// model (unless interrupted).
+TrainResult train_recommender(Recommender& rec, const Config& cfg, const Dataset& ds,
+                              const std::string& out_dir, bool resume, const TrainHooks& hooks = {});
+
+}  // namespace letter::rec

@@ -1,0 +1,48 @@
+// `letter train-recommender`: train the generative recommender on item codes
+// (algorithms.md c); writes recommender.pt (best model), recommender.last.pt (for --resume)
+// and train_summary.json into the run directory.
+#include <spdlog/spdlog.h>
+
+#include "app.h"
+#include "letter/common/error.h"
+#include "letter/common/fs.h"
+#include "letter/common/runtime.h"
+#include "letter/data/dataset.h"
+#include "letter/rec/trainer.h"
+
+namespace letter::cli {
+
+void register_train_recommender(CLI::App& app, CommonOptions& common) {
+  auto* sub = app.add_subcommand(
+      "train-recommender",
+      "Train the generative recommender on item codes (recommender.codes: index.json or codes.npy; "
+      "default RUN_DIR/codes.json); writes RUN_DIR/recommender.pt");
+  add_common_options(sub, common);
+  sub->callback([&common] {
+    LETTER_USAGE_CHECK(!common.out.empty(), "train-recommender needs --out RUN_DIR for the model and checkpoints");
+    RunContext ctx = make_context(common, {}, /*write_config=*/!common.resume);
+    Timer timer;
+    Dataset ds = load_dataset(ctx.config.data);
+    const std::string codes_path =
+        ctx.config.recommender.codes.empty() ? join(ctx.out, "codes.json") : ctx.config.recommender.codes;
+    ItemCodes codes = rec::load_item_codes(codes_path, ds);
+    nlohmann::json coll = rec::collision_report(codes.codes);
+    spdlog::info("codes {}: {} items, {} levels, {} distinct tuples ({} items share a tuple in {} groups)",
+                 codes_path, coll["items"].get<int64_t>(), codes.levels(), coll["distinct_tuples"].get<int64_t>(),
+                 coll["items_in_collisions"].get<int64_t>(), coll["colliding_groups"].get<int64_t>());
+    rec::Recommender model(ctx.config.recommender, codes, ctx.device, static_cast<uint64_t>(ctx.config.seed));
+    rec::TrainResult res = rec::train_recommender(model, ctx.config, ds, ctx.out, ctx.resume);
+    nlohmann::json summary = res.to_json();
+    summary["codes"] = codes_path;
+    summary["collisions"] = coll;
+    summary["device"] = ctx.device.str();
+    summary["threads"] = ctx.threads;
+    summary["wall_seconds"] = timer.seconds();
+    write_json_atomic(join(ctx.out, "train_summary.json"), summary);
+    if (ctx.resume) write_json_atomic(join(ctx.out, "config.json"), ctx.config.to_json());
+    spdlog::info("train-recommender: best epoch {} (valid ndcg@10 {:.4f}); wrote {}", res.best_epoch,
+                 res.best_ndcg10, join(ctx.out, "recommender.pt"));
+  });
+}
+
+}  // namespace letter::cli

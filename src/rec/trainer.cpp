@@ -1,0 +1,304 @@
+#include "letter/rec/trainer.h"
+
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <random>
+
+#include <spdlog/spdlog.h>
+
+#include "letter/common/checkpoint.h"
+#include "letter/common/error.h"
+#include "letter/common/fs.h"
+#include "letter/common/runtime.h"
+#include "letter/common/schedule.h"
+#include "letter/common/torch_compat.h"
+#include "letter/data/split.h"
+#include "letter/eval/metrics.h"
+#include "letter/rec/data.h"
+#include "letter/rec/loss.h"
+
+namespace letter::rec {
+
+nlohmann::json EpochStats::to_json() const {
+  nlohmann::json j = {{"epoch", epoch},     {"steps", steps},
+                      {"loss", loss},       {"lr", lr},
+                      {"seconds", seconds}, {"samples_per_s", samples_per_s},
+                      {"gflops", gflops},   {"evaluated", evaluated}};
+  if (evaluated) {
+    j["valid_recall@10"] = valid_recall10;
+    j["valid_ndcg@10"] = valid_ndcg10;
+    j["eval_seconds"] = eval_seconds;
+    j["improved"] = improved;
+  }
+  return j;
+}
+
+EpochStats EpochStats::from_json(const nlohmann::json& j) {
+  EpochStats s;
+  s.epoch = j.at("epoch").get<int64_t>();
+  s.steps = j.at("steps").get<int64_t>();
+  s.loss = j.at("loss").get<double>();
+  s.lr = j.at("lr").get<double>();
+  s.seconds = j.at("seconds").get<double>();
+  s.samples_per_s = j.at("samples_per_s").get<double>();
+  s.gflops = j.at("gflops").get<double>();
+  s.evaluated = j.at("evaluated").get<bool>();
+  if (s.evaluated) {
+    s.valid_recall10 = j.at("valid_recall@10").get<double>();
+    s.valid_ndcg10 = j.at("valid_ndcg@10").get<double>();
+    s.eval_seconds = j.at("eval_seconds").get<double>();
+    s.improved = j.at("improved").get<bool>();
+  }
+  return s;
+}
+
+nlohmann::json TrainResult::to_json() const {
+  nlohmann::json h = nlohmann::json::array();
+  for (const auto& e : history) h.push_back(e.to_json());
+  return {{"best_epoch", best_epoch},         {"best_valid_ndcg@10", best_ndcg10},
+          {"best_valid", best_valid},         {"stopped_early", stopped_early},
+          {"interrupted", interrupted},       {"train_samples", train_samples},
+          {"valid_users", valid_users},       {"epochs", h}};
+}
+
+namespace {
+
+std::vector<torch::Tensor> snapshot(torch::nn::Module& m) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : m.parameters()) out.push_back(p.detach().clone());
+  return out;
+}
+
+void restore(torch::nn::Module& m, const std::vector<torch::Tensor>& s) {
+  torch::NoGradGuard g;
+  auto params = m.parameters();
+  LETTER_CHECK(params.size() == s.size(), "internal: snapshot of ", s.size(), " tensors for ", params.size(),
+               " parameters");
+  for (size_t i = 0; i < params.size(); ++i) params[i].copy_(s[i]);
+}
+
+// The validation users scored for early stopping: all, or a seeded subset (kept in order).
+std::vector<Sample> validation_samples(const Split& split, int64_t n, uint64_t seed) {
+  if (n <= 0 || n >= static_cast<int64_t>(split.valid.size())) return split.valid;
+  std::vector<int64_t> idx(split.valid.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  std::mt19937_64 rng(seed);
+  for (int64_t i = static_cast<int64_t>(idx.size()) - 1; i > 0; --i)
+    std::swap(idx[i], idx[static_cast<int64_t>(rng() % static_cast<uint64_t>(i + 1))]);
+  idx.resize(n);
+  std::sort(idx.begin(), idx.end());
+  std::vector<Sample> out;
+  for (int64_t i : idx) out.push_back(split.valid[i]);
+  return out;
+}
+
+// Keys of two JSON objects whose values differ (one level deep).
+std::string differing_keys(const nlohmann::json& a, const nlohmann::json& b) {
+  std::string out;
+  for (auto it = a.begin(); it != a.end(); ++it)
+    if (!b.contains(it.key()) || b[it.key()] != it.value()) out += (out.empty() ? "" : ", ") + it.key();
+  return out;
+}
+
+}  // namespace
+
+TrainResult train_recommender(Recommender& rec, const Config& cfg, const Dataset& ds,
+                              const std::string& out_dir, bool resume, const TrainHooks& hooks) {
+  const auto& ro = cfg.recommender;
+  const uint64_t seed = static_cast<uint64_t>(cfg.seed);
+  const int64_t max_history = cfg.data.max_history;
+  LETTER_CHECK(ds.num_items() == rec.num_items(), "codes cover ", rec.num_items(), " items, dataset ", ds.name,
+               " has ", ds.num_items());
+  Split split = leave_one_out(ds, max_history);
+  LETTER_CHECK(!split.train.empty(), "dataset ", ds.name,
+               " has no training samples (every user needs at least 4 items)");
+  const std::vector<Sample> valid = validation_samples(split, ro.valid_users, derive_seed(seed, "rec.valid"));
+  LETTER_CHECK(!valid.empty(), "dataset ", ds.name, " has no validation samples");
+  const int64_t n_train = static_cast<int64_t>(split.train.size());
+  const int64_t per_epoch = (n_train + ro.batch_size - 1) / ro.batch_size;
+  const int64_t total_steps = per_epoch * ro.epochs;
+  const int64_t warmup = static_cast<int64_t>(std::ceil(ro.warmup_ratio * total_steps));
+  const int64_t L = rec.vocab.levels();
+  auto& model = rec.t5();
+  const torch::Tensor allowed = softmax_mask(rec.vocab, rec.softmax, rec.device);
+
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(model.decay_parameters(),
+                      std::make_unique<torch::optim::AdamWOptions>(
+                          torch::optim::AdamWOptions(ro.lr).betas({0.9, 0.999}).eps(1e-8).weight_decay(ro.weight_decay)));
+  groups.emplace_back(model.no_decay_parameters(),
+                      std::make_unique<torch::optim::AdamWOptions>(
+                          torch::optim::AdamWOptions(ro.lr).betas({0.9, 0.999}).eps(1e-8).weight_decay(0.0)));
+  torch::optim::AdamW opt(std::move(groups), torch::optim::AdamWOptions(ro.lr));
+  const auto params = model.parameters();
+
+  TrainResult res;
+  res.train_samples = n_train;
+  res.valid_users = static_cast<int64_t>(valid.size());
+  int64_t start_epoch = 1, step = 0, bad = 0;
+  bool finished = false;
+  std::vector<torch::Tensor> best;
+  const std::string last_path = out_dir.empty() ? "" : join(out_dir, "recommender.last.pt");
+  const std::string best_path = out_dir.empty() ? "" : join(out_dir, "recommender.pt");
+  const nlohmann::json config_json = cfg.to_json();
+
+  if (resume) {
+    LETTER_USAGE_CHECK(!out_dir.empty(), "--resume needs --out RUN_DIR");
+    LETTER_CHECK(path_exists(last_path), "--resume: ", last_path,
+                 " not found (no completed epoch to continue from); run without --resume");
+    CheckpointHeader h = load_checkpoint(last_path, *rec.net, &opt, kStateFormat, kFormatVersion, true);
+    for (const char* section : {"recommender", "data"}) {
+      std::string diff = differing_keys(config_json.value(section, nlohmann::json::object()),
+                                        h.config.value(section, nlohmann::json::object()));
+      LETTER_USAGE_CHECK(diff.empty(), "--resume: ", section, ".{", diff,
+                         "} differ from the interrupted run's config (", last_path,
+                         "); resume with the same config or start a new run directory");
+    }
+    LETTER_USAGE_CHECK(h.config.value("seed", cfg.seed) == cfg.seed, "--resume: seed differs from the interrupted run");
+    const auto& s = h.state;
+    start_epoch = s.at("epoch").get<int64_t>() + 1;
+    step = s.at("step").get<int64_t>();
+    bad = s.at("bad_evals").get<int64_t>();
+    res.best_epoch = s.at("best_epoch").get<int64_t>();
+    res.best_ndcg10 = s.at("best_ndcg10").get<double>();
+    res.best_valid = s.value("best_valid", nlohmann::json());
+    finished = s.value("finished", false);
+    res.stopped_early = s.value("stopped_early", false);
+    for (const auto& e : s.at("history")) res.history.push_back(EpochStats::from_json(e));
+    if (res.best_epoch > 0) {
+      LETTER_CHECK(path_exists(best_path), "--resume: ", best_path, " (best model) is missing");
+      Recommender b = Recommender::load(best_path, rec.device);
+      best = snapshot(*b.net->t5);
+    }
+    spdlog::info("resuming {} after epoch {} (step {}, best valid ndcg@10 {:.4f} at epoch {})", out_dir,
+                 start_epoch - 1, step, res.best_ndcg10, res.best_epoch);
+  }
+  spdlog::info("train-recommender: {} train samples ({} batches of {}), {} validation users, {} epochs, "
+               "{} warm-up steps, tau {}, softmax {}, {} parameters, device {}",
+               n_train, per_epoch, ro.batch_size, valid.size(), ro.epochs, warmup, ro.tau, ro.softmax,
+               std::accumulate(params.begin(), params.end(), int64_t{0},
+                               [](int64_t a, const torch::Tensor& p) { return a + p.numel(); }),
+               rec.device.str());
+
+  for (int64_t epoch = start_epoch; epoch <= ro.epochs && !finished; ++epoch) {
+    torch::manual_seed(derive_seed(seed, "rec.epoch." + std::to_string(epoch)));
+    auto batches = length_batches(split.train, max_history, ro.batch_size,
+                                  derive_seed(seed, "rec.shuffle." + std::to_string(epoch)));
+    rec.net->train();
+    Progress progress("epoch " + std::to_string(epoch), n_train, "samples");
+    Timer timer;
+    auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(rec.device));
+    double flops = 0.0, lr = 0.0;
+    int64_t done = 0;
+    for (size_t bi = 0; bi < batches.size(); ++bi) {
+      RecBatch b = make_rec_batch(ds, rec.vocab, split.train, batches[bi], max_history).to(rec.device);
+      const int64_t B = b.input.size(0), S = b.input.size(1);
+      lr = ro.lr * lr_factor(step, total_steps, warmup, "cosine");
+      set_learning_rate(opt, lr);
+      torch::Tensor logits;
+      {
+        compat::CudaAutocast autocast(rec.device, ro.bf16);
+        logits = model.forward(b.input, b.mask, b.dec_input);
+      }
+      auto loss = ranking_loss(logits.to(torch::kFloat32), b.labels, ro.tau, allowed);
+      opt.zero_grad();
+      loss.backward();
+      if (ro.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, ro.grad_clip);
+      opt.step();
+      ++step;
+      loss_sum += loss.detach().to(torch::kFloat64) * B;
+      flops += 3.0 * model.forward_flops(static_cast<double>(S), static_cast<double>(L + 1)) * B;
+      done += B;
+      if (bi % 50 == 49) {
+        const double running = loss_sum.item<double>() / done;
+        LETTER_CHECK(std::isfinite(running), "training diverged at epoch ", epoch, " step ", step,
+                     ": loss is ", running, "; lower recommender.lr or raise recommender.tau");
+        progress.update(B, "loss=" + std::to_string(running));
+      } else {
+        progress.update(B);
+      }
+    }
+    EpochStats st;
+    st.epoch = epoch;
+    st.steps = step;
+    st.loss = loss_sum.item<double>() / n_train;
+    LETTER_CHECK(std::isfinite(st.loss), "training diverged at epoch ", epoch, ": loss is ", st.loss,
+                 "; lower recommender.lr or raise recommender.tau");
+    st.lr = lr;
+    st.seconds = timer.seconds();
+    st.samples_per_s = n_train / std::max(st.seconds, 1e-9);
+    st.gflops = flops / std::max(st.seconds, 1e-9) / 1e9;
+    progress.finish("loss=" + std::to_string(st.loss));
+
+    if (epoch % ro.eval_every == 0 || epoch == ro.epochs) {
+      RankOptions rk;
+      rk.beam = ro.beam;
+      rk.top_k = 20;
+      rk.batch_size = cfg.eval.batch_size;
+      rk.renormalize = ro.beam_scores != "hf";
+      Ranking r = rank_samples(rec, ds, valid, max_history, rk);
+      nlohmann::json m = ranking_metrics(r.item_ranks, {1, 5, 10, 20});
+      st.evaluated = true;
+      st.valid_recall10 = m["recall@10"].get<double>();
+      st.valid_ndcg10 = m["ndcg@10"].get<double>();
+      st.eval_seconds = r.seconds;
+      if (st.valid_ndcg10 > res.best_ndcg10) {
+        st.improved = true;
+        res.best_ndcg10 = st.valid_ndcg10;
+        res.best_epoch = epoch;
+        res.best_valid = m;
+        bad = 0;
+        best = snapshot(model);
+        if (!best_path.empty())
+          rec.save(best_path, config_json, {{"epoch", epoch}, {"valid", m}, {"dataset", ds.name}});
+      } else {
+        ++bad;
+      }
+    }
+    res.history.push_back(st);
+    std::string valid_part;
+    if (st.evaluated)
+      valid_part = fmt::format(" valid_recall@10={:.4f} valid_ndcg@10={:.4f} eval_s={:.1f} best_epoch={}",
+                               st.valid_recall10, st.valid_ndcg10, st.eval_seconds, res.best_epoch);
+    spdlog::info("epoch={}/{} step={} loss={:.4f} lr={:.3e} samples/s={:.0f} gflop/s={:.2f} train_s={:.1f}{}",
+                 epoch, ro.epochs, step, st.loss, st.lr, st.samples_per_s, st.gflops, st.seconds, valid_part);
+    res.stopped_early = st.evaluated && bad >= ro.patience && epoch < ro.epochs;
+    finished = res.stopped_early || epoch == ro.epochs;
+    if (res.stopped_early)
+      spdlog::info("early stop: no validation NDCG@10 improvement in {} evaluations; best epoch {}", bad,
+                   res.best_epoch);
+    if (!last_path.empty()) {
+      nlohmann::json hist = nlohmann::json::array();
+      for (const auto& e : res.history) hist.push_back(e.to_json());
+      CheckpointHeader h;
+      h.format = kStateFormat;
+      h.version = kFormatVersion;
+      h.config = config_json;
+      h.state = {{"epoch", epoch},
+                 {"step", step},
+                 {"bad_evals", bad},
+                 {"best_epoch", res.best_epoch},
+                 {"best_ndcg10", res.best_ndcg10},
+                 {"best_valid", res.best_valid},
+                 {"finished", finished},
+                 {"stopped_early", res.stopped_early},
+                 {"history", hist},
+                 {"num_items", rec.vocab.num_items()},
+                 {"levels", rec.vocab.levels()}};
+      // Same model description as recommender.pt, so Recommender::load reads either file.
+      h.state["model"] = t5_options_json(model.options());
+      h.state["softmax"] = ro.softmax;
+      h.state["beam_scores"] = ro.beam_scores;
+      save_checkpoint(last_path, *rec.net, &opt, h);
+    }
+    if (hooks.after_epoch && !hooks.after_epoch(st)) {
+      res.interrupted = true;
+      return res;
+    }
+  }
+  if (res.best_epoch > 0 && !best.empty()) restore(model, best);
+  return res;
+}
+
+}  // namespace letter::rec

@@ -1,0 +1,826 @@
+// Tests for the generative recommender (module rec): vocabulary and code loading, the prefix
+// table's masks, HF T5's relative position buckets, KV-cache decoding against full
+// recomputation, the ranking-guided loss against finite differences, batched beam search
+// against a brute-force enumeration on a tiny random model, collision expansion, coverage and
+// popularity share, learning on data/tiny, determinism, resume, and the CLI's bad inputs.
+//
+// Codes for data/tiny come from its ground truth (tiny.topics.json): (topic,
+// subtopic-within-topic, index-within-subtopic), which is collision-free.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <numeric>
+#include <set>
+#include <sstream>
+
+#include "cli/app.h"
+#include "letter/common/error.h"
+#include "letter/common/fs.h"
+#include "letter/common/runtime.h"
+#include "letter/data/codes.h"
+#include "letter/data/dataset.h"
+#include "letter/data/split.h"
+#include "letter/eval/metrics.h"
+#include "letter/io/npy.h"
+#include "letter/rec/beam_search.h"
+#include "letter/rec/data.h"
+#include "letter/rec/loss.h"
+#include "letter/rec/prefix_table.h"
+#include "letter/rec/recommender.h"
+#include "letter/rec/t5.h"
+#include "letter/rec/trainer.h"
+#include "letter/rec/vocab.h"
+#include "test_util.h"
+
+using namespace letter;
+using namespace letter::rec;
+
+namespace {
+
+Dataset tiny() {
+  DataOptions o;
+  o.path = test::tiny_dir();
+  static Dataset ds = load_dataset(o);
+  return ds;
+}
+
+// (topic, subtopic within topic, index within subtopic) for every tiny item.
+torch::Tensor tiny_codes(const Dataset& ds) {
+  auto t = read_json_file(test::tiny_dir() + "/tiny.topics.json");
+  const auto topic = t["item_topic"].get<std::vector<int64_t>>();
+  const auto sub = t["item_subtopic"].get<std::vector<int64_t>>();
+  std::map<int64_t, std::set<int64_t>> subs_of_topic;
+  for (size_t i = 0; i < topic.size(); ++i) subs_of_topic[topic[i]].insert(sub[i]);
+  std::map<std::pair<int64_t, int64_t>, int64_t> next_index;
+  auto codes = torch::empty({ds.num_items(), 3}, torch::kInt64);
+  for (int64_t i = 0; i < ds.num_items(); ++i) {
+    const int64_t raw = std::stoll(ds.item_ids[i]);
+    const auto& s = subs_of_topic[topic[raw]];
+    const int64_t local = std::distance(s.begin(), s.find(sub[raw]));
+    codes[i][0] = topic[raw];
+    codes[i][1] = local;
+    codes[i][2] = next_index[{topic[raw], local}]++;
+  }
+  return codes;
+}
+
+// data/tiny restricted to its first `users` users (all 407 items kept, no k-core), in
+// memory; with `dir`, also written there in LETTER's layout (tiny.inter.json, tiny.item.json).
+Dataset tiny_users(int64_t users, const std::string& dir = "") {
+  Dataset ds = tiny();
+  ds.sequences.resize(users);
+  ds.user_ids.resize(users);
+  if (!dir.empty()) {
+    nlohmann::json inter = nlohmann::json::object(), items = nlohmann::json::object();
+    for (int64_t u = 0; u < users; ++u) inter[ds.user_ids[u]] = ds.sequences[u];
+    for (int64_t i = 0; i < ds.num_items(); ++i) items[ds.item_ids[i]] = ds.items[i];
+    write_json_atomic(dir + "/tiny.inter.json", inter);
+    write_json_atomic(dir + "/tiny.item.json", items);
+  }
+  return ds;
+}
+
+ItemCodes tiny_item_codes(const Dataset& ds) {
+  ItemCodes c;
+  c.codes = tiny_codes(ds);
+  return c;
+}
+
+// A small, fast configuration on data/tiny.
+Config tiny_config(int64_t epochs) {
+  Config c;
+  c.data.path = test::tiny_dir();
+  auto& r = c.recommender;
+  r.encoder_layers = 2;
+  r.decoder_layers = 2;
+  r.d_model = 64;
+  r.heads = 4;
+  r.d_kv = 16;
+  r.d_ff = 128;
+  r.dropout = 0.1;
+  r.lr = 3e-3;
+  r.batch_size = 128;
+  r.epochs = epochs;
+  r.eval_every = 1;
+  r.valid_users = 100;
+  r.beam = 20;
+  c.eval.batch_size = 200;
+  c.eval.bootstrap = 0;
+  return c;
+}
+
+// Random codes with deliberate collisions: N items, level sizes ks.
+torch::Tensor random_codes(int64_t n, const std::vector<int64_t>& ks, uint64_t seed) {
+  auto gen = at::detail::createCPUGenerator(seed);
+  std::vector<torch::Tensor> cols;
+  for (int64_t k : ks) cols.push_back(torch::randint(0, k, {n, 1}, gen, torch::kInt64));
+  auto c = torch::cat(cols, 1);
+  c[1] = c[0];  // items 0, 1 collide
+  c[5] = c[4];
+  c[6] = c[4];  // items 4, 5, 6 collide
+  return c;
+}
+
+T5Options tiny_t5(int64_t vocab) {
+  T5Options o;
+  o.vocab_size = vocab;
+  o.d_model = 16;
+  o.d_kv = 8;
+  o.heads = 2;
+  o.d_ff = 32;
+  o.encoder_layers = 2;
+  o.decoder_layers = 2;
+  o.rel_buckets = 8;
+  o.rel_max_distance = 16;
+  o.dropout = 0.0;
+  return o;
+}
+
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+struct CliResult {
+  int code;
+  std::string out, err;
+};
+CliResult run_cli(std::vector<std::string> args) {
+  args.insert(args.begin(), "letter");
+  std::ostringstream out, err;
+  int code = cli::run(args, out, err);
+  torch::set_num_threads(1);
+  return {code, out.str(), err.str()};
+}
+
+// Training tests run single-threaded: as fast as two threads on a quiet machine, far faster
+// on a loaded one, and bitwise reproducible either way.
+struct SingleThread {
+  int before = torch::get_num_threads();
+  SingleThread() { torch::set_num_threads(1); }
+  ~SingleThread() { torch::set_num_threads(before); }
+};
+
+}  // namespace
+
+// ---- vocabulary, codes, prefix table ----------------------------------------------------
+
+TEST(RecVocab, LevelRangesHoldOnlyUsedCodes) {
+  auto codes = torch::tensor({0, 5, 2, 5, 0, 1}, torch::kInt64).view({3, 2});
+  CodeVocab v(codes);
+  EXPECT_EQ(v.levels(), 2);
+  EXPECT_EQ(v.size(), 3 + 2 + 2);  // pad/eos/start + {0, 2} + {1, 5}
+  EXPECT_EQ(v.level_begin(0), 3);
+  EXPECT_EQ(v.level_size(0), 2);
+  EXPECT_EQ(v.level_begin(1), 5);
+  EXPECT_EQ(v.token_of(0, 2), 4);
+  EXPECT_EQ(v.token_of(0, 1), -1);  // unused code
+  EXPECT_EQ(v.token_of(1, 5), 6);
+  EXPECT_EQ(v.code_of(1, 6), 5);
+  EXPECT_EQ(v.token_string(4), "<a_2>");
+  EXPECT_EQ(v.token_string(CodeVocab::kEos), "</s>");
+  auto expect = torch::tensor({3, 6, 4, 6, 3, 5}, torch::kInt64).view({3, 2});
+  EXPECT_TRUE(torch::equal(v.item_tokens(), expect)) << v.item_tokens();
+  EXPECT_EQ(encode_history(v, {2, 0}), (std::vector<int64_t>{3, 5, 3, 6, CodeVocab::kEos}));
+  EXPECT_THROW(CodeVocab(torch::tensor({-1, 0}, torch::kInt64).view({1, 2})), Error);
+}
+
+TEST(RecVocab, LoadsIndexJsonAndNpyAndRejectsBadCodes) {
+  Dataset ds = tiny();
+  test::TempDir dir;
+  auto codes = tiny_codes(ds);
+  write_index_json(dir.path("codes.json"), codes, ds);
+  io::write_npy(dir.path("codes.npy"), codes);
+  EXPECT_TRUE(torch::equal(load_item_codes(dir.path("codes.json"), ds).codes, codes));
+  EXPECT_TRUE(torch::equal(load_item_codes(dir.path("codes.npy"), ds).codes, codes));
+  EXPECT_EQ(load_item_codes(dir.path("codes.npy"), ds).distinct(), ds.num_items());
+
+  io::write_npy(dir.path("short.npy"), codes.narrow(0, 0, 100));
+  EXPECT_NE(error_of([&] { load_item_codes(dir.path("short.npy"), ds); }).find("codes have 100 rows, dataset tiny has 407 items"),
+            std::string::npos);
+  io::write_npy(dir.path("float.npy"), codes.to(torch::kFloat32));
+  EXPECT_NE(error_of([&] { load_item_codes(dir.path("float.npy"), ds); }).find("integer array"), std::string::npos);
+  io::write_npy(dir.path("neg.npy"), codes - 1);
+  EXPECT_NE(error_of([&] { load_item_codes(dir.path("neg.npy"), ds); }).find("must be >= 0"), std::string::npos);
+  io::write_npy(dir.path("flat.npy"), codes.view(-1));
+  EXPECT_NE(error_of([&] { load_item_codes(dir.path("flat.npy"), ds); }).find("2-d"), std::string::npos);
+  write_text_atomic(dir.path("missing.json"), R"({"0": ["<a_1>", "<b_2>", "<c_3>"]})");
+  EXPECT_NE(error_of([&] { load_item_codes(dir.path("missing.json"), ds); }).find("has no codes"), std::string::npos);
+  EXPECT_THROW(load_item_codes("", ds), UsageError);
+
+  auto rep = collision_report(random_codes(20, {3, 3}, 1));
+  EXPECT_EQ(rep["items"], 20);
+  EXPECT_GE(rep["items_in_collisions"].get<int64_t>(), 5);  // the planted groups at least
+}
+
+TEST(RecPrefixTable, MasksAdmitExactlyTheValidPrefixes) {
+  const std::vector<int64_t> ks = {3, 4, 5};
+  auto codes = random_codes(30, ks, 7);
+  CodeVocab v(codes);
+  PrefixTable t(v, torch::kCPU);
+  ASSERT_EQ(t.levels(), 3);
+  std::set<std::vector<int64_t>> tuples;
+  std::set<std::vector<int64_t>> prefixes[4];
+  for (int64_t i = 0; i < 30; ++i) {
+    std::vector<int64_t> tk;
+    for (int64_t l = 0; l < 3; ++l) tk.push_back(v.item_tokens()[i][l].item<int64_t>());
+    tuples.insert(tk);
+    for (int64_t l = 0; l <= 3; ++l) prefixes[l].insert(std::vector<int64_t>(tk.begin(), tk.begin() + l));
+  }
+  EXPECT_EQ(t.num_tuples(), static_cast<int64_t>(tuples.size()));
+  for (int64_t l = 0; l <= 3; ++l) EXPECT_EQ(t.prefixes(l), static_cast<int64_t>(prefixes[l].size()));
+  // Walk every token sequence over the levels' vocabularies: a path stays alive exactly as
+  // long as its prefix belongs to some item.
+  int64_t alive_leaves = 0;
+  std::function<void(int64_t, int64_t, std::vector<int64_t>&)> walk = [&](int64_t l, int64_t node,
+                                                                          std::vector<int64_t>& path) {
+    if (l == 3) {
+      EXPECT_TRUE(tuples.count(path));
+      auto items = t.tuple_items(node);
+      for (int64_t i : items)
+        for (int64_t k = 0; k < 3; ++k) EXPECT_EQ(v.item_tokens()[i][k].item<int64_t>(), path[k]);
+      EXPECT_TRUE(std::is_sorted(items.begin(), items.end()));
+      ++alive_leaves;
+      return;
+    }
+    for (int64_t j = 0; j < v.level_size(l); ++j) {
+      path.push_back(v.level_begin(l) + j);
+      const bool ok = t.allowed(l)[node][j].item<bool>();
+      EXPECT_EQ(ok, prefixes[l + 1].count(path) == 1) << "level " << l;
+      EXPECT_EQ(t.child(l)[node][j].item<int64_t>() >= 0, ok);
+      if (ok) walk(l + 1, t.child(l)[node][j].item<int64_t>(), path);
+      path.pop_back();
+    }
+  };
+  std::vector<int64_t> path;
+  walk(0, 0, path);
+  EXPECT_EQ(alive_leaves, static_cast<int64_t>(tuples.size()));
+  // Collisions: items 4, 5, 6 share one tuple; the CSR lists all items exactly once.
+  EXPECT_EQ(t.tuple_items(t.item_tuple()[4].item<int64_t>()), (std::vector<int64_t>{4, 5, 6}));
+  EXPECT_EQ(static_cast<int64_t>(t.tuple_item_ids().size()), 30);
+}
+
+// ---- model ------------------------------------------------------------------------------
+
+TEST(RecT5, RelativePositionBucketsMatchHuggingFace) {
+  // Hand-computed with HF's _relative_position_bucket (32 buckets, max distance 128).
+  auto rel = torch::tensor({0, -1, 1, -7, -8, -20, -200, 200, 7}, torch::kInt64);
+  auto bi = relative_position_bucket(rel, true, 32, 128);
+  EXPECT_TRUE(torch::equal(bi, torch::tensor({0, 1, 17, 7, 8, 10, 15, 31, 23}, torch::kInt64))) << bi;
+  auto causal = relative_position_bucket(torch::tensor({3, 0, -3, -16, -100, -1000}, torch::kInt64), false, 32, 128);
+  EXPECT_TRUE(torch::equal(causal, torch::tensor({0, 0, 3, 16, 30, 31}, torch::kInt64))) << causal;
+}
+
+TEST(RecT5, InitialisationFollowsT5AndNormsSkipWeightDecay) {
+  torch::manual_seed(0);
+  T5Options o = tiny_t5(50);
+  o.d_model = 64;
+  o.d_ff = 256;
+  o.d_kv = 16;
+  o.heads = 4;
+  T5 m(o);
+  auto std_of = [](const torch::Tensor& t) { return t.std().item<double>(); };
+  EXPECT_NEAR(std_of(m->shared->weight), 1.0, 0.05);
+  auto& a = *m->named_modules()["encoder.0.self_attn"]->as<T5AttentionImpl>();
+  EXPECT_NEAR(std_of(a.q->weight), 1.0 / std::sqrt(64.0 * 16.0), 0.005);
+  EXPECT_NEAR(std_of(a.k->weight), 1.0 / 8.0, 0.01);
+  EXPECT_NEAR(std_of(a.o->weight), 1.0 / 8.0, 0.01);
+  EXPECT_TRUE(a.relative_attention_bias);
+  EXPECT_FALSE(m->named_modules()["encoder.1.self_attn"]->as<T5AttentionImpl>()->relative_attention_bias);
+  int64_t n_norm = 0;
+  for (const auto& p : m->no_decay_parameters()) n_norm += p.numel();
+  EXPECT_EQ(n_norm, 64 * (2 * 2 + 2 * 3 + 2));  // 2 norms/encoder block, 3/decoder block, 2 final
+  EXPECT_EQ(m->decay_parameters().size() + m->no_decay_parameters().size(), m->parameters().size());
+}
+
+TEST(RecT5, KvCacheDecodingEqualsFullRecomputation) {
+  SingleThread one;
+  torch::manual_seed(3);
+  T5 m(tiny_t5(20));
+  m->eval();
+  torch::NoGradGuard g;
+  const int64_t B = 2, W = 3, steps = 4;
+  auto input = torch::randint(3, 20, {B, 7}, torch::kInt64);
+  auto mask = torch::ones({B, 7}, torch::kBool);
+  mask[1].narrow(0, 4, 3).fill_(false);  // user 1 has 4 real tokens
+  auto enc = m->encode(input, mask);
+  DecoderCache cache = m->start_decoding(enc, mask, W);
+  std::vector<std::vector<int64_t>> hist(B * W, std::vector<int64_t>{CodeVocab::kStart});
+  auto gen = at::detail::createCPUGenerator(5);
+  for (int64_t t = 0; t < steps; ++t) {
+    std::vector<int64_t> tok;
+    for (auto& h : hist) tok.push_back(h.back());
+    auto logits = m->decode_step(torch::tensor(tok, torch::kInt64), cache);  // (B*W, V)
+    for (int64_t r = 0; r < B * W; ++r) {
+      const int64_t b = r / W;
+      auto dec = torch::tensor(hist[r], torch::kInt64).unsqueeze(0);
+      auto full = m->logits(m->decode(dec, enc.narrow(0, b, 1), mask.narrow(0, b, 1)));  // (1, t+1, V)
+      EXPECT_TRUE(torch::allclose(logits[r], full[0][t], 1e-4, 1e-5))
+          << "step " << t << " row " << r << "\n" << logits[r] << full[0][t];
+    }
+    // Reorder beams within each user (as beam search does), then extend every row.
+    std::vector<int64_t> index;
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t w = 0; w < W; ++w) index.push_back(b * W + (w + t + 1) % W);
+    T5Impl::reorder_cache(cache, torch::tensor(index, torch::kInt64));
+    std::vector<std::vector<int64_t>> next;
+    for (int64_t i : index) next.push_back(hist[i]);
+    for (auto& h : next) h.push_back(torch::randint(3, 20, {1}, gen, torch::kInt64).item<int64_t>());
+    hist = next;
+  }
+}
+
+// ---- loss -------------------------------------------------------------------------------
+
+TEST(RecLoss, GradientMatchesFiniteDifferencesAndFormula) {
+  torch::manual_seed(11);
+  const int64_t B = 2, T = 3, V = 6;
+  auto labels = torch::tensor(std::vector<int64_t>{1, 4, kIgnoreLabel, 0, 5, 2}, torch::kInt64).view({B, T});
+  auto allowed = torch::ones({T, V}, torch::kBool);
+  allowed[0][2] = false;
+  allowed[1][0] = false;
+  allowed[1][3] = false;
+  for (double tau : {0.7, 1.0, 2.5}) {
+    for (bool masked : {false, true}) {
+      auto z = torch::randn({B, T, V}, torch::kFloat64).requires_grad_(true);
+      auto mk = masked ? allowed : torch::Tensor();
+      auto loss = ranking_loss(z, labels, tau, mk);
+      loss.backward();
+      auto grad = z.grad().clone();
+      // Central differences.
+      auto zd = z.detach().clone();
+      auto flat = zd.view(-1);
+      const double eps = 1e-6;
+      for (int64_t i = 0; i < flat.numel(); ++i) {
+        const double x = flat[i].item<double>();
+        flat[i] = x + eps;
+        const double up = ranking_loss(zd, labels, tau, mk).item<double>();
+        flat[i] = x - eps;
+        const double dn = ranking_loss(zd, labels, tau, mk).item<double>();
+        flat[i] = x;
+        EXPECT_NEAR(grad.view(-1)[i].item<double>(), (up - dn) / (2 * eps), 1e-7)
+            << "tau " << tau << " masked " << masked << " element " << i;
+      }
+      // Closed form: (softmax(z / tau) - onehot) / (tau * n) on the counted positions.
+      auto zz = zd / tau;
+      if (masked) zz = zz.masked_fill(allowed.logical_not().unsqueeze(0), -INFINITY);
+      auto p = torch::softmax(zz, -1);
+      auto valid = (labels != kIgnoreLabel);
+      auto onehot = torch::zeros_like(p).scatter_(2, labels.clamp_min(0).unsqueeze(2), 1.0);
+      auto expect = (p - onehot) * valid.unsqueeze(2).to(torch::kFloat64) / (tau * valid.sum().item<double>());
+      EXPECT_TRUE(torch::allclose(grad, expect, 1e-9, 1e-12));
+    }
+  }
+  // tau = 1 is plain cross-entropy.
+  auto z = torch::randn({B, T, V}, torch::kFloat64);
+  auto ce = torch::nll_loss(torch::log_softmax(z.view({-1, V}), -1), labels.view(-1), {}, at::Reduction::Mean,
+                            kIgnoreLabel);
+  EXPECT_NEAR(ranking_loss(z, labels, 1.0).item<double>(), ce.item<double>(), 1e-12);
+}
+
+// ---- beam search --------------------------------------------------------------------------
+
+namespace {
+
+struct RefBeam {
+  std::vector<int64_t> tokens;
+  double score;
+};
+
+// Teacher-forced full decoding (no cache) of every distinct item tuple for one user:
+// tuple tokens -> logits of positions 0..L, (L+1, V) float64.
+using TupleLogits = std::map<std::vector<int64_t>, torch::Tensor>;
+TupleLogits full_decode_all(T5Impl& m, const CodeVocab& v, const torch::Tensor& enc, const torch::Tensor& mask) {
+  const int64_t L = v.levels();
+  std::set<std::vector<int64_t>> tuples;
+  for (int64_t i = 0; i < v.num_items(); ++i) {
+    std::vector<int64_t> t;
+    for (int64_t l = 0; l < L; ++l) t.push_back(v.item_tokens()[i][l].item<int64_t>());
+    tuples.insert(t);
+  }
+  std::vector<int64_t> flat;
+  for (const auto& t : tuples) {
+    flat.push_back(CodeVocab::kStart);
+    flat.insert(flat.end(), t.begin(), t.end());
+  }
+  const int64_t n = static_cast<int64_t>(tuples.size());
+  auto dec = torch::tensor(flat, torch::kInt64).view({n, L + 1});
+  auto logits = m.logits(m.decode(dec, enc.expand({n, enc.size(1), enc.size(2)}),
+                                  mask.expand({n, mask.size(1)}))).to(torch::kFloat64);
+  TupleLogits out;
+  int64_t r = 0;
+  for (const auto& t : tuples) out[t] = logits[r++];
+  return out;
+}
+
+// Reference beam search on full-decoding logits (no cache, no prefix table): the allowed
+// children of a prefix come from the item tuples directly.
+std::vector<RefBeam> reference_beams(const CodeVocab& v, const TupleLogits& rows, int64_t W, bool renorm,
+                                     SoftmaxMode mode) {
+  const int64_t L = v.levels();
+  auto children = [&](const std::vector<int64_t>& prefix) {
+    std::set<int64_t> c;
+    for (const auto& kv : rows)
+      if (std::equal(prefix.begin(), prefix.end(), kv.first.begin())) c.insert(kv.first[prefix.size()]);
+    return c;
+  };
+  auto row_of = [&](const std::vector<int64_t>& prefix, int64_t l) {
+    for (const auto& kv : rows)
+      if (std::equal(prefix.begin(), prefix.end(), kv.first.begin())) return kv.second[l];
+    throw std::runtime_error("no tuple");
+  };
+  std::vector<RefBeam> beams = {{{}, 0.0}};
+  for (int64_t l = 0; l < L; ++l) {
+    std::vector<RefBeam> cand;
+    for (const auto& b : beams) {
+      auto lpt = level_log_probs(row_of(b.tokens, l).unsqueeze(0), v, l, mode)[0].to(torch::kFloat64).contiguous();
+      std::vector<double> lp(lpt.data_ptr<double>(), lpt.data_ptr<double>() + lpt.numel());
+      auto ch = children(b.tokens);
+      double lse = 0.0;
+      if (renorm) {
+        double mx = -INFINITY, sum = 0.0;
+        for (int64_t c : ch) mx = std::max(mx, lp[c - v.level_begin(l)]);
+        for (int64_t c : ch) sum += std::exp(lp[c - v.level_begin(l)] - mx);
+        lse = mx + std::log(sum);
+      }
+      for (int64_t c : ch) {
+        RefBeam nb = b;
+        nb.tokens.push_back(c);
+        nb.score += lp[c - v.level_begin(l)] - lse;
+        cand.push_back(nb);
+      }
+    }
+    std::stable_sort(cand.begin(), cand.end(), [](const RefBeam& a, const RefBeam& b) { return a.score > b.score; });
+    if (static_cast<int64_t>(cand.size()) > W) cand.resize(W);
+    beams = cand;
+  }
+  if (!renorm) {
+    for (auto& b : beams)
+      if (mode == SoftmaxMode::kAll)
+        b.score += torch::log_softmax(rows.at(b.tokens)[L], 0)[CodeVocab::kEos].item<double>();
+    std::stable_sort(beams.begin(), beams.end(), [](const RefBeam& a, const RefBeam& b) { return a.score > b.score; });
+  }
+  return beams;
+}
+
+}  // namespace
+
+TEST(RecBeamSearch, EqualsBruteForceEnumerationForSeveralBeamSizes) {
+  SingleThread one;
+  torch::manual_seed(21);
+  const std::vector<int64_t> ks = {3, 4, 5};
+  auto codes = random_codes(40, ks, 9);
+  CodeVocab v(codes);
+  PrefixTable table(v, torch::kCPU);
+  T5 m(tiny_t5(v.size()));
+  m->eval();
+  torch::NoGradGuard g;
+  auto batch = make_history_batch(v, {{3}, {0, 7, 12, 30}, {39, 2, 2}}, 20);
+  auto enc = m->encode(batch.input, batch.mask);
+  const int64_t B = 3;
+  std::vector<TupleLogits> rows;
+  for (int64_t b = 0; b < B; ++b) rows.push_back(full_decode_all(*m, v, enc.narrow(0, b, 1), batch.mask.narrow(0, b, 1)));
+  for (SoftmaxMode mode : {SoftmaxMode::kAll, SoftmaxMode::kLevel}) {
+    for (bool renorm : {true, false}) {
+      for (int64_t W : {1, 2, 5, 64}) {
+        BeamSearchOptions bo;
+        bo.beam = W;
+        bo.renormalize = renorm;
+        bo.softmax = mode;
+        BeamResult r = beam_search(*m, v, table, batch.input, batch.mask, bo);
+        ASSERT_EQ(r.tuples.size(0), B);
+        ASSERT_EQ(r.tuples.size(1), W);
+        for (int64_t b = 0; b < B; ++b) {
+          auto ref = reference_beams(v, rows[b], W, renorm, mode);
+          std::string ctx = "mode " + std::to_string(static_cast<int>(mode)) + " renorm " + std::to_string(renorm) +
+                            " W " + std::to_string(W) + " user " + std::to_string(b);
+          for (int64_t w = 0; w < W; ++w) {
+            const int64_t t = r.tuples[b][w].item<int64_t>();
+            if (w >= static_cast<int64_t>(ref.size())) {
+              EXPECT_EQ(t, -1) << ctx;
+              EXPECT_TRUE(std::isinf(r.scores[b][w].item<float>())) << ctx;
+              continue;
+            }
+            ASSERT_GE(t, 0) << ctx;  // a valid item tuple, never an invalid one
+            const int64_t item = table.tuple_items(t).front();
+            for (int64_t l = 0; l < 3; ++l)
+              EXPECT_EQ(v.item_tokens()[item][l].item<int64_t>(), ref[w].tokens[l]) << ctx << " beam " << w;
+            EXPECT_NEAR(r.scores[b][w].item<float>(), ref[w].score, 2e-4) << ctx << " beam " << w;
+          }
+        }
+        if (W == 64) {
+          // Exhaustive beam = brute force over all items: the top-10 items (collisions
+          // expanded in item order) are the 10 best sequence scores, ties by item id.
+          auto items = expand_items(r, table, 10);
+          for (int64_t b = 0; b < B; ++b) {
+            auto ref = reference_beams(v, rows[b], 1000, renorm, mode);
+            std::map<std::vector<int64_t>, double> score;
+            for (const auto& rb : ref) score[rb.tokens] = rb.score;
+            std::vector<std::pair<double, int64_t>> all;
+            for (int64_t i = 0; i < v.num_items(); ++i) {
+              std::vector<int64_t> t;
+              for (int64_t l = 0; l < 3; ++l) t.push_back(v.item_tokens()[i][l].item<int64_t>());
+              all.push_back({-score.at(t), i});
+            }
+            std::sort(all.begin(), all.end());
+            ASSERT_EQ(items[b].size(), 10u);
+            for (int64_t j = 0; j < 10; ++j) {
+              EXPECT_EQ(items[b][j].item, all[j].second) << "rank " << j;
+              EXPECT_NEAR(items[b][j].score, -all[j].first, 2e-4);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(RecBeamSearch, CollidingTuplesExpandInItemOrder) {
+  auto codes = torch::tensor({1, 1, 0, 0, 1, 1, 2, 2, 1, 1}, torch::kInt64).view({5, 2});  // 0, 2, 4 collide
+  CodeVocab v(codes);
+  PrefixTable t(v, torch::kCPU);
+  BeamResult r;
+  const int64_t shared = t.item_tuple()[2].item<int64_t>(), single = t.item_tuple()[3].item<int64_t>();
+  r.tuples = torch::tensor(std::vector<int64_t>{shared, single, -1}, torch::kInt64).view({1, 3});
+  r.scores = torch::tensor({-0.5f, -1.0f, -INFINITY}).view({1, 3});
+  auto items = expand_items(r, t, 10);
+  ASSERT_EQ(items[0].size(), 4u);
+  EXPECT_EQ(items[0][0].item, 0);
+  EXPECT_EQ(items[0][1].item, 2);
+  EXPECT_EQ(items[0][2].item, 4);
+  EXPECT_EQ(items[0][3].item, 3);
+  EXPECT_FLOAT_EQ(items[0][2].score, -0.5f);
+  EXPECT_FLOAT_EQ(items[0][3].score, -1.0f);
+  EXPECT_EQ(expand_items(r, t, 2)[0].size(), 2u);
+  std::vector<std::vector<int64_t>> excl = {{2, 3}};
+  auto ex = expand_items(r, t, 10, &excl);
+  ASSERT_EQ(ex[0].size(), 2u);
+  EXPECT_EQ(ex[0][0].item, 0);
+  EXPECT_EQ(ex[0][1].item, 4);
+}
+
+// ---- metrics ------------------------------------------------------------------------------
+
+TEST(RecMetrics, CoveragePopularShareAndPopularityHandComputed) {
+  // 10 items; lists of 3 users (top-2 counted).
+  std::vector<std::vector<ScoredItem>> top = {{{0, 0}, {1, 0}, {9, 0}}, {{1, 0}, {2, 0}}, {{5, 0}}};
+  EXPECT_DOUBLE_EQ(coverage_at(top, 2, 10), 4.0 / 10.0);  // {0, 1, 2, 5}
+  EXPECT_DOUBLE_EQ(coverage_at(top, 3, 10), 5.0 / 10.0);
+  // Popularity: item 1 most popular, then 0 and 5 tie (smaller id first).
+  auto pop = torch::tensor({5, 9, 0, 0, 0, 5, 0, 0, 0, 1}, torch::kInt64);
+  // Top 10% of 10 items = {1}; top-2 lists hold 5 items, 2 of them item 1.
+  EXPECT_DOUBLE_EQ(popular_share_at(top, 2, pop, 0.1), 2.0 / 5.0);
+  // Top 20% = {1, 0}: items 0, 1, 1 of 5.
+  EXPECT_DOUBLE_EQ(popular_share_at(top, 2, pop, 0.2), 3.0 / 5.0);
+  Dataset ds;
+  ds.name = "hand";
+  ds.sequences = {{0, 1, 2, 3, 4}, {1, 0, 4, 2}};
+  ds.user_ids = {"a", "b"};
+  ds.item_ids = {"0", "1", "2", "3", "4"};
+  // Training part = all but the last two items: {0, 1, 2} and {1, 0}.
+  EXPECT_TRUE(torch::equal(train_popularity(ds), torch::tensor({2, 2, 1, 0, 0}, torch::kInt64)));
+}
+
+TEST(RecMetrics, BeamRanksEqualFullRankingOfBruteForceScores) {
+  SingleThread one;
+  // With an exhaustive beam, rank_samples' item ranks must equal letter::target_ranks over
+  // the brute-force sequence scores of all items (ties by item id: collisions).
+  Dataset ds;
+  ds.name = "rand";
+  auto gen = at::detail::createCPUGenerator(4);
+  for (int u = 0; u < 6; ++u) {
+    ds.sequences.push_back({});
+    for (int j = 0; j < 6; ++j) ds.sequences.back().push_back(torch::randint(0, 30, {1}, gen, torch::kInt64).item<int64_t>());
+    ds.user_ids.push_back(std::to_string(u));
+  }
+  for (int i = 0; i < 30; ++i) ds.item_ids.push_back(std::to_string(i));
+  RecommenderOptions ro;
+  ro.encoder_layers = ro.decoder_layers = 1;
+  ro.d_model = 16;
+  ro.heads = 2;
+  ro.d_kv = 8;
+  ro.d_ff = 32;
+  ro.dropout = 0.0;
+  ro.rel_buckets = 8;
+  ro.rel_max_distance = 16;
+  ItemCodes codes;
+  codes.codes = random_codes(30, {3, 4}, 2);
+  Recommender rec(ro, codes, torch::kCPU, 1);
+  Split split = leave_one_out(ds, 20);
+  RankOptions opt;
+  opt.beam = 64;
+  opt.top_k = 30;
+  Ranking r = rank_samples(rec, ds, split.test, 20, opt);
+  // Brute force: score of every item for every test user from the exhaustive beam's tuples.
+  torch::NoGradGuard g;
+  rec.net->eval();
+  std::vector<int64_t> idx(split.test.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  auto b = make_rec_batch(ds, rec.vocab, split.test, idx, 20);
+  BeamResult br = beam_search(rec.t5(), rec.vocab, rec.table, b.input, b.mask, rec.search_options(64));
+  auto scores = torch::full({static_cast<int64_t>(idx.size()), 30}, -INFINITY);
+  for (size_t u = 0; u < idx.size(); ++u)
+    for (int64_t w = 0; w < 64; ++w) {
+      const int64_t t = br.tuples[u][w].item<int64_t>();
+      if (t < 0) continue;
+      for (int64_t i : rec.table.tuple_items(t)) scores[u][i] = br.scores[u][w];
+    }
+  auto expect = target_ranks(scores, b.targets);
+  EXPECT_TRUE(torch::equal(r.item_ranks, expect)) << r.item_ranks << expect;
+  // Tuple-level ranks never exceed item-level ones.
+  EXPECT_TRUE((r.tuple_ranks <= r.item_ranks).all().item<bool>());
+}
+
+// ---- training -----------------------------------------------------------------------------
+
+TEST(RecTrain, TinyMemorisesTrainingHistoriesAndBeatsPopularity) {
+  // The first 60 users of data/tiny (420 training samples) keep the runtime small.
+  SingleThread one;
+  Dataset ds = tiny_users(60);
+  Config cfg = tiny_config(15);
+  cfg.recommender.dropout = 0.0;
+  cfg.recommender.lr = 3e-3;
+  cfg.recommender.batch_size = 32;
+  cfg.recommender.eval_every = 15;
+  cfg.recommender.valid_users = 20;
+  Recommender rec(cfg.recommender, tiny_item_codes(ds), torch::kCPU, 42);
+  TrainResult res = train_recommender(rec, cfg, ds, "", false);
+  ASSERT_EQ(static_cast<int64_t>(res.history.size()), 15);
+  EXPECT_LT(res.history.back().loss, 0.5 * res.history.front().loss);
+  // Recall@10 on its own training histories.
+  Split split = leave_one_out(ds, 20);
+  RankOptions ro;
+  ro.beam = 20;
+  ro.top_k = 20;
+  Ranking tr = rank_samples(rec, ds, split.train, 20, ro);
+  const double train_r10 = ranking_metrics(tr.item_ranks, {10})["recall@10"].get<double>();
+  EXPECT_GE(train_r10, 0.9) << "train recall@10";
+  // Test: clearly above the popularity ranking.
+  cfg.eval.ks = {10};
+  nlohmann::json m = evaluate_recommender(rec, ds, cfg);
+  const double test_r10 = m["metrics"]["recall@10"].get<double>();
+  const double pop_r10 = m["baseline_popularity"]["recall@10"].get<double>();
+  EXPECT_GT(test_r10, 2.0 * pop_r10) << m.dump(2);
+  EXPECT_GT(test_r10, pop_r10 + 0.08) << m.dump(2);
+  EXPECT_EQ(m["collisions"]["colliding_groups"], 0);
+  RecordProperty("train_recall10", std::to_string(train_r10));
+  RecordProperty("test_recall10", std::to_string(test_r10));
+  RecordProperty("popularity_recall10", std::to_string(pop_r10));
+}
+
+TEST(RecTrain, DeterministicAndResumeEqualsUninterrupted) {
+  SingleThread one;
+  Dataset ds = tiny_users(40);
+  Config cfg = tiny_config(3);
+  cfg.recommender.d_model = 32;
+  cfg.recommender.d_ff = 64;
+  cfg.recommender.heads = 2;
+  cfg.recommender.batch_size = 32;
+  cfg.recommender.valid_users = 20;
+  auto codes = tiny_item_codes(ds);
+  test::TempDir dir;
+  auto train = [&](const std::string& out, bool resume, int64_t stop_after) {
+    Recommender rec(cfg.recommender, codes, torch::kCPU, static_cast<uint64_t>(cfg.seed));
+    TrainHooks hooks;
+    if (stop_after > 0) hooks.after_epoch = [=](const EpochStats& s) { return s.epoch < stop_after; };
+    TrainResult res = train_recommender(rec, cfg, ds, out, resume, hooks);
+    return std::make_pair(rec, res);
+  };
+  auto [a, ra] = train(dir.path("a"), false, 0);
+  auto [b, rb] = train(dir.path("b"), false, 0);
+  auto pa = a.net->parameters(), pb = b.net->parameters();
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i])) << "determinism, parameter " << i;
+  // Interrupted after epoch 1, then resumed.
+  auto [c1, rc1] = train(dir.path("c"), false, 1);
+  EXPECT_TRUE(rc1.interrupted);
+  EXPECT_EQ(rc1.history.size(), 1u);
+  auto [c, rc] = train(dir.path("c"), true, 0);
+  ASSERT_EQ(rc.history.size(), ra.history.size());
+  for (size_t e = 0; e < ra.history.size(); ++e) {
+    EXPECT_DOUBLE_EQ(rc.history[e].loss, ra.history[e].loss) << "epoch " << e + 1;
+    EXPECT_DOUBLE_EQ(rc.history[e].valid_ndcg10, ra.history[e].valid_ndcg10) << "epoch " << e + 1;
+  }
+  EXPECT_EQ(rc.best_epoch, ra.best_epoch);
+  auto pc = c.net->parameters();
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pc[i])) << "resume, parameter " << i;
+  // The saved best model equals the restored one.
+  Recommender loaded = Recommender::load(dir.path("a/recommender.pt"), torch::kCPU);
+  auto pl = loaded.net->parameters();
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pl[i])) << "saved best, parameter " << i;
+  // Resuming a finished run changes nothing; a different config is refused.
+  auto [d, rd] = train(dir.path("a"), true, 0);
+  EXPECT_EQ(rd.history.size(), 3u);
+  auto pd = d.net->parameters();
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pd[i]));
+  cfg.recommender.lr = 1e-3;
+  EXPECT_NE(error_of([&] { train(dir.path("a"), true, 0); }).find("recommender.{lr}"), std::string::npos);
+  EXPECT_NE(error_of([&] { train(dir.path("none"), true, 0); }).find("not found"), std::string::npos);
+}
+
+// ---- CLI ----------------------------------------------------------------------------------
+
+TEST(RecCli, TrainEvaluateRecommendAndBadInputs) {
+  SingleThread one;
+  test::TempDir dir;
+  ensure_dir(dir.path("data"));
+  Dataset ds = tiny_users(80, dir.path("data"));  // data/tiny's first 80 users, all items
+  auto codes = tiny_codes(ds);
+  write_index_json(dir.path("tiny.index.json"), codes, ds);
+  const std::string run = dir.path("run");
+  std::vector<std::string> common = {"--quiet", "--threads", "1", "--set", "data.path=" + dir.path("data"),
+                                     "--set", "data.kcore=0",
+                                     "--set", "recommender.codes=" + dir.path("tiny.index.json"),
+                                     "--set", "recommender.encoder_layers=1", "--set", "recommender.decoder_layers=1",
+                                     "--set", "recommender.d_model=32", "--set", "recommender.heads=2",
+                                     "--set", "recommender.d_kv=16", "--set", "recommender.d_ff=64",
+                                     "--set", "recommender.epochs=2", "--set", "recommender.batch_size=64",
+                                     "--set", "recommender.valid_users=20", "--set", "eval.bootstrap=50"};
+  auto with = [&](std::vector<std::string> a) {
+    a.insert(a.end(), common.begin(), common.end());
+    return a;
+  };
+  auto r = run_cli(with({"train-recommender", "--out", run}));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(path_exists(run + "/recommender.pt"));
+  EXPECT_TRUE(path_exists(run + "/recommender.last.pt"));
+  auto summary = read_json_file(run + "/train_summary.json");
+  EXPECT_EQ(summary["epochs"].size(), 2u);
+  EXPECT_EQ(summary["collisions"]["colliding_groups"], 0);
+
+  // evaluate with only --out: the run's config.json supplies data and codes.
+  r = run_cli({"evaluate", "--out", run, "--quiet", "--threads", "1", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto m = read_json_file(run + "/metrics.json");
+  EXPECT_EQ(m["users"], 80);
+  for (const char* k : {"recall@1", "recall@5", "recall@10", "recall@20", "ndcg@5", "ndcg@10", "ndcg@20"})
+    EXPECT_TRUE(m["metrics"].contains(k)) << k;
+  EXPECT_TRUE(m["metrics"]["ci95"].contains("ndcg@10"));
+  EXPECT_TRUE(m.contains("coverage@10"));
+  EXPECT_TRUE(m.contains("popular10_share@10"));
+  EXPECT_EQ(nlohmann::json::parse(r.out)["users"], 80);
+
+  // recommend: good lines, an unknown item, malformed JSON, an unknown user, bad k.
+  const std::string in = dir.file("req.jsonl",
+                                  "{\"user\": \"0\", \"id\": \"a\"}\n"
+                                  "{\"items\": [\"287\", 405], \"k\": 3}\n"
+                                  "{\"items\": [\"287\", \"99999\"]}\n"
+                                  "{not json\n"
+                                  "\n"
+                                  "{\"user\": \"nobody\"}\n"
+                                  "{\"items\": [\"1\"], \"k\": 0}\n"
+                                  "[1, 2]\n"
+                                  "{\"user\": \"1\", \"items\": [\"1\"]}\n");
+  r = run_cli({"recommend", "--out", run, "--input", in, "--quiet", "--threads", "1", "-k", "5"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::vector<nlohmann::json> lines;
+  std::istringstream ss(r.out);
+  std::string line;
+  while (std::getline(ss, line)) lines.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(lines.size(), 8u) << r.out;
+  EXPECT_EQ(lines[0]["id"], "a");
+  EXPECT_EQ(lines[0]["user"], "0");
+  ASSERT_EQ(lines[0]["recommendations"].size(), 5u);
+  EXPECT_TRUE(lines[0]["recommendations"][0].contains("title"));
+  EXPECT_GE(lines[0]["recommendations"][0]["score"].get<double>(), lines[0]["recommendations"][4]["score"].get<double>());
+  EXPECT_EQ(lines[1]["recommendations"].size(), 3u);
+  EXPECT_NE(lines[2]["error"].get<std::string>().find("unknown item id \"99999\""), std::string::npos);
+  EXPECT_EQ(lines[2]["line"], 3);
+  EXPECT_NE(lines[3]["error"].get<std::string>().find("malformed JSON"), std::string::npos);
+  EXPECT_EQ(lines[4]["line"], 6);  // the blank line 5 is skipped
+  EXPECT_NE(lines[4]["error"].get<std::string>().find("unknown user id"), std::string::npos);
+  EXPECT_NE(lines[5]["error"].get<std::string>().find("\"k\""), std::string::npos);
+  EXPECT_NE(lines[6]["error"].get<std::string>().find("JSON object"), std::string::npos);
+  EXPECT_NE(lines[7]["error"].get<std::string>().find("exactly one"), std::string::npos);
+
+  // Bad inputs of train-recommender.
+  r = run_cli(with({"train-recommender"}));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--out"), std::string::npos) << r.err;
+  io::write_npy(dir.path("short.npy"), codes.narrow(0, 0, 10));
+  auto bad = with({"train-recommender", "--out", dir.path("bad")});
+  bad.insert(bad.end(), {"--set", "recommender.codes=" + dir.path("short.npy")});
+  r = run_cli(bad);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("codes have 10 rows, dataset tiny has 407 items"), std::string::npos) << r.err;
+  r = run_cli(with({"train-recommender", "--out", dir.path("fresh"), "--resume"}));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("no completed epoch"), std::string::npos) << r.err;
+  r = run_cli(with({"train-recommender", "--out", dir.path("x"), "--set", "recommender.softmax=words"}));
+  EXPECT_EQ(r.code, 2);
+  r = run_cli({"evaluate", "--model", dir.path("nothing.pt"), "--quiet"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("not found"), std::string::npos) << r.err;
+  r = run_cli({"recommend", "--out", run, "--input", dir.path("absent.jsonl"), "--quiet"});
+  EXPECT_EQ(r.code, 1);
+  // A model evaluated on a dataset with a different item count.
+  r = run_cli({"evaluate", "--out", run, "--quiet", "--set", "data.kcore=2"});  // drops rare items
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("items"), std::string::npos) << r.err;
+}
