@@ -84,6 +84,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   register_data(app, common);
   register_config(app, common);
   register_pending(app, common);
+  register_train_tokenizer(app, common);
 
   std::vector<std::string> rev(args.rbegin(), args.rend() - 1);  // CLI11 wants reversed, no argv[0]
   try {

@@ -15,7 +15,6 @@ void register_pending(CLI::App& app, CommonOptions& common) {
   static const Pending pending[] = {
       {"embed", "Item text -> semantic embeddings (items.emb.npy)", "#3"},
       {"train-cf", "Train SASRec; write collaborative item embeddings (items.cf.npy)", "#4"},
-      {"train-tokenizer", "Train the RQ-VAE tokenizer (LETTER/TIGER); write item codes", "#5"},
       {"train-recommender", "Train the generative recommender on item codes", "#6"},
       {"evaluate", "Full-ranking Recall/NDCG of a trained recommender", "#6"},
       {"recommend", "Top-K next items for histories given as JSON Lines", "#6"},
