@@ -100,33 +100,47 @@ namespace {
 // is size[k] - f[k] and the excess of T is sum(f) - N. Residual arcs:
 //   a -> b  move a point from a to b, cost min_{i in a} (c[i][b] - c[i][a])  (W[a][b])
 //   k -> T  if f[k] < size_max, cost 0;   T -> k  if f[k] > size_min, cost 0.
+// W is maintained incrementally: a point joining b can only lower row b (O(K)); a point
+// leaving a re-scans a's members only for the entries it was the minimiser of.
 class Transport {
  public:
-  Transport(const std::vector<double>& cost, int64_t n, int64_t k, int64_t smin, int64_t smax)
+  Transport(const double* cost, int64_t n, int64_t k, int64_t smin, int64_t smax)
       : c_(cost), n_(n), k_(k), smin_(smin), smax_(smax) {}
 
   std::vector<int64_t> solve(TransportStats* stats, std::vector<double>* prices) {
     pi_.assign(k_ + 1, 0.0);
+    int64_t cold_excess = start(pi_);
     if (prices && static_cast<int64_t>(prices->size()) == k_) {
-      // Warm start. Prices within a relative 1e-12 of zero are zero (interior clusters, whose
-      // price equals the sink's up to rounding).
-      double scale = 0;
-      for (double c : c_) scale = std::max(scale, std::fabs(c));
-      const double tol = 1e-12 * std::max(scale, 1.0);
-      for (int64_t j = 0; j < k_; ++j) pi_[j] = std::fabs((*prices)[j]) <= tol ? 0.0 : (*prices)[j];
+      // Warm start from given prices, when it leaves less to repair than the cold (argmin)
+      // start. Prices within a relative 1e-12 of zero are zero: interior clusters, whose price
+      // equals the sink's up to rounding.
+      double scale = 1.0;
+      for (int64_t j = 0; j < k_; ++j) scale = std::max(scale, std::fabs((*prices)[j]));
+      std::vector<double> warm(k_ + 1, 0.0);
+      for (int64_t j = 0; j < k_; ++j)
+        warm[j] = std::fabs((*prices)[j]) <= 1e-12 * scale ? 0.0 : (*prices)[j];
+      auto cold_label = label_;
+      auto cold_f = f_;
+      const int64_t cold_sum_f = sum_f_;
+      if (start(warm) < cold_excess) {
+        pi_ = warm;
+      } else {
+        label_ = std::move(cold_label);
+        f_ = std::move(cold_f);
+        sum_f_ = cold_sum_f;
+      }
     }
-    init_argmin();
+    build_members();
     w_.assign(k_ * k_, kInf);
     warg_.assign(k_ * k_, -1);
-    for (int64_t a = 0; a < k_; ++a) recompute_row(a);
+    for (int64_t a = 0; a < k_; ++a) build_row(a);
     int64_t augmentations = 0;
     std::vector<double> dist(k_ + 1);
     std::vector<int64_t> prev(k_ + 1);
     std::vector<char> done(k_ + 1);
-    std::vector<int64_t> dirty;
+    const int64_t T = k_;
     while (has_excess()) {
       // Multi-source Dijkstra from every node with positive excess, dense O((K+1)^2).
-      const int64_t T = k_;
       std::fill(dist.begin(), dist.end(), kInf);
       std::fill(prev.begin(), prev.end(), -1);
       std::fill(done.begin(), done.end(), 0);
@@ -150,9 +164,10 @@ class Transport {
         if (u < k_) {
           if (!members_[u].empty()) {
             const double* wrow = w_.data() + u * k_;
+            const double du = dist[u] + pi_[u];
             for (int64_t v = 0; v < k_; ++v) {
               if (done[v] || v == u) continue;
-              const double nd = dist[u] + std::max(0.0, wrow[v] + pi_[u] - pi_[v]);
+              const double nd = std::max(dist[u], du + wrow[v] - pi_[v]);
               if (nd < dist[v]) {
                 dist[v] = nd;
                 prev[v] = u;
@@ -181,14 +196,11 @@ class Transport {
       for (int64_t v = 0; v <= T; ++v) pi_[v] += std::min(dist[v], dt);
       // Collect the path (target back to a source), then apply it: the arcs refer to the
       // memberships before this augmentation, so the moves are computed first.
-      std::vector<std::pair<int64_t, int64_t>> arcs;
-      for (int64_t v = target; prev[v] >= 0; v = prev[v]) arcs.emplace_back(prev[v], v);
       std::vector<std::pair<int64_t, int64_t>> moves;  // (point, destination)
-      for (auto [a, b] : arcs) {
+      for (int64_t v = target; prev[v] >= 0; v = prev[v]) {
+        const int64_t a = prev[v], b = v;
         if (a < k_ && b < k_) {
           moves.emplace_back(warg_[a * k_ + b], b);
-          dirty.push_back(a);
-          dirty.push_back(b);
         } else if (b == T) {
           ++f_[a];
           ++sum_f_;
@@ -198,10 +210,6 @@ class Transport {
         }
       }
       for (auto [i, b] : moves) move(i, b);
-      std::sort(dirty.begin(), dirty.end());
-      dirty.erase(std::unique(dirty.begin(), dirty.end()), dirty.end());
-      for (int64_t a : dirty) recompute_row(a);
-      dirty.clear();
       ++augmentations;
     }
     double total = 0.0;
@@ -231,34 +239,70 @@ class Transport {
   // Start: every point at argmin_k c[i][k] - pi[k] (all cluster arcs then have reduced
   // cost >= 0); the sink flows f[k] are chosen so that the sink arcs that exist have reduced
   // cost >= 0 too: pi[k] > pi[T] allows only k -> T (f = size_min), pi[k] < pi[T] only
-  // T -> k (f = size_max), equal prices any f (closest to the cluster's size).
-  void init_argmin() {
+  // T -> k (f = size_max), equal prices any f (closest to the cluster's size). Sets label_,
+  // f_, sum_f_; returns the total positive excess left to repair.
+  int64_t start(const std::vector<double>& pi) {
     label_.assign(n_, 0);
-    members_.assign(k_, {});
-    pos_.assign(n_, 0);
+    std::vector<int64_t> size(k_, 0);
     for (int64_t i = 0; i < n_; ++i) {
-      const double* row = c_.data() + i * k_;
+      const double* row = c_ + i * k_;
       int64_t best = 0;
-      double bv = row[0] - pi_[0];
+      double bv = row[0] - pi[0];
       for (int64_t j = 1; j < k_; ++j)
-        if (row[j] - pi_[j] < bv) {
-          bv = row[j] - pi_[j];
+        if (row[j] - pi[j] < bv) {
+          bv = row[j] - pi[j];
           best = j;
         }
       label_[i] = best;
-      pos_[i] = static_cast<int64_t>(members_[best].size());
-      members_[best].push_back(i);
+      ++size[best];
     }
     f_.assign(k_, 0);
     sum_f_ = 0;
+    int64_t pos = 0;
     for (int64_t j = 0; j < k_; ++j) {
-      if (pi_[j] > pi_[k_])
+      if (pi[j] > pi[k_])
         f_[j] = smin_;
-      else if (pi_[j] < pi_[k_])
+      else if (pi[j] < pi[k_])
         f_[j] = smax_;
       else
-        f_[j] = std::clamp<int64_t>(static_cast<int64_t>(members_[j].size()), smin_, smax_);
+        f_[j] = std::clamp<int64_t>(size[j], smin_, smax_);
       sum_f_ += f_[j];
+      pos += std::max<int64_t>(0, size[j] - f_[j]);
+    }
+    return pos + std::max<int64_t>(0, sum_f_ - n_);
+  }
+
+  void build_members() {
+    members_.assign(k_, {});
+    pos_.assign(n_, 0);
+    for (int64_t i = 0; i < n_; ++i) {
+      pos_[i] = static_cast<int64_t>(members_[label_[i]].size());
+      members_[label_[i]].push_back(i);
+    }
+  }
+
+  // Row a from scratch: O(|a| K).
+  void build_row(int64_t a) {
+    double* wrow = w_.data() + a * k_;
+    int64_t* arow = warg_.data() + a * k_;
+    std::fill(wrow, wrow + k_, kInf);
+    std::fill(arow, arow + k_, int64_t{-1});
+    for (int64_t i : members_[a]) lower_row(a, i);
+  }
+
+  // Point i (a member of a) lowers row a where it is the cheaper mover. Ties keep the
+  // earlier minimiser, so the result is a deterministic function of the move order.
+  void lower_row(int64_t a, int64_t i) {
+    double* wrow = w_.data() + a * k_;
+    int64_t* arow = warg_.data() + a * k_;
+    const double* row = c_ + i * k_;
+    const double base = row[a];
+    for (int64_t b = 0; b < k_; ++b) {
+      const double d = row[b] - base;
+      if (d < wrow[b]) {
+        wrow[b] = d;
+        arow[b] = i;
+      }
     }
   }
 
@@ -272,29 +316,27 @@ class Transport {
     pos_[i] = static_cast<int64_t>(members_[to].size());
     members_[to].push_back(i);
     label_[i] = to;
-  }
-
-  // W[a][b] = min over points i of a of c[i][b] - c[i][a], with the argmin point.
-  void recompute_row(int64_t a) {
-    double* wrow = w_.data() + a * k_;
-    int64_t* arow = warg_.data() + a * k_;
-    std::fill(wrow, wrow + k_, kInf);
-    std::fill(arow, arow + k_, int64_t{-1});
-    // Member order is a deterministic function of the input, so ties break reproducibly.
-    for (int64_t i : members_[a]) {
-      const double* row = c_.data() + i * k_;
-      const double base = row[a];
-      for (int64_t b = 0; b < k_; ++b) {
-        const double d = row[b] - base;
-        if (d < wrow[b]) {
-          wrow[b] = d;
-          arow[b] = i;
+    // Row `from`: re-scan only the entries i was the minimiser of.
+    double* wrow = w_.data() + from * k_;
+    int64_t* arow = warg_.data() + from * k_;
+    for (int64_t b = 0; b < k_; ++b) {
+      if (arow[b] != i) continue;
+      double best = kInf;
+      int64_t arg = -1;
+      for (int64_t j : src) {
+        const double d = c_[j * k_ + b] - c_[j * k_ + from];
+        if (d < best) {
+          best = d;
+          arg = j;
         }
       }
+      wrow[b] = best;
+      arow[b] = arg;
     }
+    lower_row(to, i);
   }
 
-  const std::vector<double>& c_;
+  const double* c_;
   int64_t n_, k_, smin_, smax_;
   int64_t sum_f_ = 0;
   std::vector<int64_t> label_, pos_, f_;
@@ -316,14 +358,24 @@ std::vector<int64_t> constrained_assignment(const std::vector<double>& cost, int
                " points cannot fill ", k, " clusters of size ", size_min, "..", size_max,
                " (need K*size_min <= N <= K*size_max)");
   check_finite(cost, "constrained_assignment");
-  return Transport(cost, n, k, size_min, size_max).solve(stats, prices);
+  return Transport(cost.data(), n, k, size_min, size_max).solve(stats, prices);
 }
 
 std::vector<int64_t> constrained_assignment(const torch::Tensor& cost, int64_t size_min,
                                             int64_t size_max, TransportStats* stats,
                                             std::vector<double>* prices) {
-  auto c = to_double_matrix(cost, "constrained_assignment");
-  return constrained_assignment(c, cost.size(0), cost.size(1), size_min, size_max, stats, prices);
+  LETTER_CHECK(cost.dim() == 2 && cost.is_floating_point(),
+               "constrained_assignment: cost must be a floating (N, K) matrix, got ", cost.sizes());
+  auto c = cost.detach().to(torch::kCPU, torch::kFloat64).contiguous();
+  const int64_t n = c.size(0), k = c.size(1);
+  LETTER_CHECK(n >= 1 && k >= 1, "constrained_assignment: empty cost matrix");
+  LETTER_CHECK(size_min >= 0 && size_min <= size_max, "constrained_assignment: need 0 <= size_min (",
+               size_min, ") <= size_max (", size_max, ")");
+  LETTER_CHECK(k * size_min <= n && k * size_max >= n, "constrained_assignment: ", n,
+               " points cannot fill ", k, " clusters of size ", size_min, "..", size_max,
+               " (need K*size_min <= N <= K*size_max)");
+  LETTER_CHECK(torch::isfinite(c).all().item<bool>(), "constrained_assignment: cost contains NaN or Inf");
+  return Transport(c.data_ptr<double>(), n, k, size_min, size_max).solve(stats, prices);
 }
 
 }  // namespace letter::quant

@@ -103,9 +103,8 @@ KMeansResult kmeans(const torch::Tensor& x_in, const KMeansOptions& o) {
     auto dist = squared_distances(x, centers).contiguous();  // (N, K) float64
     std::vector<int64_t> labels;
     if (constrained) {
-      std::vector<double> c(dist.data_ptr<double>(), dist.data_ptr<double>() + n * k);
       TransportStats st;
-      labels = constrained_assignment(c, n, k, smin, smax, &st, &prices);
+      labels = constrained_assignment(dist, smin, smax, &st, &prices);
       inertia = st.cost;
     } else {
       auto am = dist.argmin(1).contiguous();
