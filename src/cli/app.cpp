@@ -85,10 +85,10 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   register_config(app, common);
   register_embed(app, common);
   register_train_cf(app, common);
-  register_pending(app, common);
   register_train_recommender(app, common);
   register_evaluate(app, common);
   register_recommend(app, common);
+  register_train_tokenizer(app, common);
 
   std::vector<std::string> rev(args.rbegin(), args.rend() - 1);  // CLI11 wants reversed, no argv[0]
   try {

@@ -54,10 +54,12 @@ void register_data(CLI::App& app, CommonOptions& common);
 void register_config(CLI::App& app, CommonOptions& common);
 void register_embed(CLI::App& app, CommonOptions& common);
 void register_train_cf(CLI::App& app, CommonOptions& common);
-void register_pending(CLI::App& app, CommonOptions& common);
 void register_train_recommender(CLI::App& app, CommonOptions& common);
 void register_evaluate(CLI::App& app, CommonOptions& common);
 void register_recommend(CLI::App& app, CommonOptions& common);
+void register_train_tokenizer(CLI::App& app, CommonOptions& common);
+/// `data import-codes` (a subcommand of `data`, registered by register_data).
+void register_import_codes(CLI::App* data, CommonOptions& common);
 
 /// Runs the CLI on `args` (args[0] = program name). Output goes to `out`, errors to `err`.
 /// Returns the exit code: 0 ok, 1 runtime error, 2 usage error.

@@ -104,6 +104,8 @@ void register_data(CLI::App& app, CommonOptions& common) {
     spdlog::info("wrote {}/{}.inter.json{} and id maps", ctx.out, ds.name,
                  ds.has_text() ? ", " + ds.name + ".item.json" : "");
   });
+
+  register_import_codes(data, common);
 }
 
 }  // namespace letter::cli

@@ -405,6 +405,9 @@ void Config::validate() const {
   LETTER_USAGE_CHECK(tokenizer.clusters <= tokenizer.codebook_size, "config tokenizer.clusters = ",
                      tokenizer.clusters, " must not exceed tokenizer.codebook_size = ",
                      tokenizer.codebook_size);
+  for (double eps : tokenizer.sk_epsilons)
+    LETTER_USAGE_CHECK(eps == 0.0 || eps >= 0.0015, "config tokenizer.sk_epsilons entry ", eps,
+                       " is too small: exp(1/eps) overflows float64; use 0 (argmin) or >= 0.0015");
 }
 
 std::vector<detail::FieldDoc> Config::describe() {

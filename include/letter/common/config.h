@@ -148,8 +148,15 @@ struct CfOptions {
 };
 
 /// `letter train-tokenizer`: RQ-VAE with LETTER regularizers (algorithms.md b).
+///
+/// Presets (`preset`) set the training schedule (epochs, lr, warmup_epochs, schedule,
+/// eval_every). Precedence: struct defaults < config file < preset < --set < flags, i.e. a
+/// preset replaces the config file's schedule values, and `--set tokenizer.lr=...` still
+/// overrides the preset (see quant/tokenizer.h apply_preset).
 struct TokenizerOptions {
-  std::string method = "letter";  ///< letter | tiger | rkmeans
+  std::string method = "letter";  ///< letter | tiger (alpha = beta = 0, no Sinkhorn) | rkmeans
+  /// Schedule preset: "" (none: use the fields as given) | quick | paper.
+  std::string preset;
   /// Semantic embeddings (.npy, N x D); empty = <run dir>/items.emb.npy.
   std::string embeddings;
   /// Collaborative embeddings (.npy, N x e_dim); empty = <run dir>/items.cf.npy.
@@ -172,6 +179,8 @@ struct TokenizerOptions {
   std::vector<double> sk_epsilons = {0.0, 0.0, 0.0, 0.003};
   int64_t sk_iters = 50;       ///< Sinkhorn iterations (paper 50)
   bool kmeans_init = true;     ///< constrained k-means codebook init over all items
+  int64_t kmeans_iters = 10;   ///< Lloyd iterations of the constrained k-means (paper 10)
+  int64_t kmeans_restarts = 10;  ///< k-means++ restarts, best inertia kept (paper n_init 10)
   double lr = 1e-3;            ///< AdamW learning rate (paper 1e-3)
   double weight_decay = 1e-4;  ///< AdamW weight decay (paper 1e-4)
   int64_t batch_size = 1024;   ///< items per batch (paper 1024)
@@ -179,10 +188,16 @@ struct TokenizerOptions {
   int64_t eval_every = 2000;   ///< epochs between evaluations (paper 2000)
   int64_t warmup_epochs = 0;   ///< linear warm-up epochs
   std::string schedule = "constant";  ///< constant (paper) | cosine
+  int64_t checkpoint_every = 100;  ///< epochs between resume checkpoints (and at every eval)
+  /// Which weights give the codes: last (the final epoch, as the released LETTER codes) or
+  /// best (the evaluation with the lowest collision rate).
+  std::string codes_from = "last";
 
   template <class V>
   void visit(V& v) {
     v.field("method", method, "tokenizer method", one_of({"letter", "tiger", "rkmeans"}));
+    v.field("preset", preset, "schedule preset (overrides the config file's schedule keys)",
+            one_of({"", "quick", "paper"}));
     v.field("embeddings", embeddings, "semantic embeddings .npy; empty = run dir items.emb.npy");
     v.field("cf", cf, "CF embeddings .npy; empty = run dir items.cf.npy");
     v.field("layers", layers, "encoder hidden sizes; empty = automatic", range(1, 1 << 20));
@@ -202,6 +217,8 @@ struct TokenizerOptions {
             range(0, 10));
     v.field("sk_iters", sk_iters, "Sinkhorn iterations", range(1, 10000));
     v.field("kmeans_init", kmeans_init, "constrained k-means codebook initialisation");
+    v.field("kmeans_iters", kmeans_iters, "constrained k-means Lloyd iterations", range(1, 10000));
+    v.field("kmeans_restarts", kmeans_restarts, "constrained k-means restarts", range(1, 1000));
     v.field("lr", lr, "learning rate", range(0, 10));
     v.field("weight_decay", weight_decay, "AdamW weight decay", range(0, 10));
     v.field("batch_size", batch_size, "items per batch", range(1, 1 << 24));
@@ -209,6 +226,9 @@ struct TokenizerOptions {
     v.field("eval_every", eval_every, "epochs between evaluations", range(1, 10000000));
     v.field("warmup_epochs", warmup_epochs, "linear warm-up epochs", range(0, 10000000));
     v.field("schedule", schedule, "learning-rate schedule", one_of({"constant", "cosine"}));
+    v.field("checkpoint_every", checkpoint_every, "epochs between resume checkpoints",
+            range(1, 10000000));
+    v.field("codes_from", codes_from, "weights that give the codes", one_of({"last", "best"}));
   }
 };
 

@@ -6,7 +6,9 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include <sstream>
 #include <string>
+#include <type_traits>
 
 #define LETTER_TORCH_AT_LEAST(major, minor) \
   (TORCH_VERSION_MAJOR > (major) ||         \
@@ -62,5 +64,18 @@ class CudaAutocast {
   bool prev_enabled_ = false;
   at::ScalarType prev_dtype_ = at::kFloat;
 };
+/// Key of a parameter in torch::optim::Optimizer::state(): LibTorch 1.x uses the string
+/// form of the TensorImpl pointer (c10::guts::to_string, i.e. ostream <<), 2.x the pointer.
+template <class Opt>  // a template so that only the branch for this LibTorch is instantiated
+auto optimizer_state_key(const Opt& opt, const torch::Tensor& p) {
+  using Key = typename std::decay_t<decltype(opt.state())>::key_type;
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream os;
+    os << p.unsafeGetTensorImpl();
+    return os.str();
+  } else {
+    return static_cast<Key>(p.unsafeGetTensorImpl());
+  }
+}
 
 }  // namespace letter::compat

@@ -1,0 +1,122 @@
+// Tokenizer training throughput (issue #5, "Speed"): seconds per epoch with the diversity
+// cluster refresh included, and the achieved matmul GFLOP/s next to the sgemm rate measured
+// in the same process, for
+//   (a) 12,101 x 4096 random inputs with the paper layers [2048, ..., 64], and
+//   (b) 12,101 x 384 random inputs with the proportionate default layers [192, 96],
+// method letter (Sinkhorn at the last level, alpha .02 with 32-d random CF vectors,
+// beta 1e-4 with 10 clusters refreshed every epoch), batch 1024.
+//
+// Usage: bench_tokenizer [--case a|b|all] [--epochs N] [--threads T] [--items N]
+// Prints one JSON object.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "letter/common/bench.h"
+#include "letter/common/runtime.h"
+#include "letter/quant/tokenizer.h"
+
+using namespace letter;
+
+namespace {
+
+std::string loadavg() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+nlohmann::json run_case(const std::string& name, int64_t n, int64_t dim, int64_t epochs, double sgemm) {
+  TokenizerOptions t;
+  t.epochs = epochs;
+  auto gen = at::detail::createCPUGenerator(1);
+  quant::TokenizerInputs in;
+  in.embeddings = torch::randn({n, dim}, gen) * 0.05;
+  in.cf = torch::randn({n, 32}, gen);
+  in.embeddings_path = "random";
+  in.cf_path = "random";
+  quant::RqvaeTrainer tr(quant::effective_options(t), in, torch::kCPU, 42);
+  Timer init;
+  const double init_s = tr.initialize_codebooks();
+  (void)init;
+  std::vector<double> times, cluster;
+  nlohmann::json losses = nlohmann::json::array(), phases = nlohmann::json::array();
+  for (int64_t e = 0; e < epochs; ++e) {
+    auto st = tr.train_epoch(e);
+    times.push_back(st.seconds);
+    cluster.push_back(st.cluster_seconds);
+    losses.push_back(st.loss);
+    phases.push_back({{"cluster_refresh", st.cluster_seconds},
+                      {"forward", st.forward_seconds},
+                      {"sinkhorn", st.sinkhorn_seconds},
+                      {"backward", st.backward_seconds},
+                      {"optimizer", st.optimizer_seconds}});
+  }
+  // The first epoch warms up allocators and thread pools; report the mean of the rest.
+  double sum = 0, csum = 0;
+  const size_t skip = times.size() > 1 ? 1 : 0;
+  for (size_t i = skip; i < times.size(); ++i) {
+    sum += times[i];
+    csum += cluster[i];
+  }
+  const double per_epoch = sum / static_cast<double>(times.size() - skip);
+  const double flops = tr.flops_per_epoch();
+  return {{"case", name},
+          {"items", n},
+          {"input_dim", dim},
+          {"layers", tr.model()->options.layers},
+          {"epochs_timed", times.size() - skip},
+          {"epoch_seconds", times},
+          {"seconds_per_epoch", per_epoch},
+          {"cluster_refresh_seconds_per_epoch", csum / static_cast<double>(times.size() - skip)},
+          {"codebook_init_seconds", init_s},
+          {"gflop_per_epoch", flops / 1e9},
+          {"achieved_gflops", flops / per_epoch / 1e9},
+          {"sgemm_gflops", sgemm},
+          {"fraction_of_sgemm", flops / per_epoch / 1e9 / sgemm},
+          {"train_loss", losses},
+          {"phase_seconds", phases}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string which = "all";
+  int64_t epochs = 4, threads = 0, items = 12101;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i], v = argv[i + 1];
+    if (k == "--case") which = v;
+    else if (k == "--epochs") epochs = std::stoll(v);
+    else if (k == "--threads") threads = std::stoll(v);
+    else if (k == "--items") items = std::stoll(v);
+    else {
+      std::cerr << "usage: bench_tokenizer [--case a|b|all] [--epochs N] [--threads T] [--items N]\n";
+      return 2;
+    }
+  }
+  setup_logging(true);
+  set_threads(threads);
+  torch::Device dev(torch::kCPU);
+  nlohmann::json out;
+  out["bench"] = "tokenizer";
+  out["load_before"] = loadavg();
+  const double sgemm_before = measure_sgemm_gflops(dev);
+  nlohmann::json cases = nlohmann::json::array();
+  if (which == "a" || which == "all") cases.push_back(run_case("a: 4096-d, paper layers", items, 4096, epochs, sgemm_before));
+  if (which == "b" || which == "all") cases.push_back(run_case("b: 384-d, default layers", items, 384, epochs, sgemm_before));
+  const double sgemm_after = measure_sgemm_gflops(dev);
+  out["cases"] = cases;
+  out["sgemm_gflops_before"] = sgemm_before;
+  out["sgemm_gflops_after"] = sgemm_after;
+  out["load_after"] = loadavg();
+  out["peak_rss_mib"] = peak_rss_mib();
+  out["machine"] = machine_description(dev);
+  std::cout << out.dump(2) << std::endl;
+  return 0;
+}

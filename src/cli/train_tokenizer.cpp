@@ -1,0 +1,88 @@
+// `letter train-tokenizer`: item embeddings (+ CF vectors) -> collision-free item codes.
+#include <ostream>
+
+#include <spdlog/spdlog.h>
+
+#include "app.h"
+#include "letter/common/error.h"
+#include "letter/common/fs.h"
+#include "letter/data/dataset.h"
+#include "letter/quant/report.h"
+#include "letter/quant/tokenizer.h"
+
+namespace letter::cli {
+
+namespace {
+
+struct TokenizerArgs {
+  std::string method, preset, embeddings, cf;
+};
+
+}  // namespace
+
+void register_train_tokenizer(CLI::App& app, CommonOptions& common) {
+  auto a = std::make_shared<TokenizerArgs>();
+  auto* sub = app.add_subcommand(
+      "train-tokenizer",
+      "Train the RQ-VAE tokenizer (LETTER/TIGER) or residual k-means; write collision-free item "
+      "codes (codes.json, codes.npy), tokenizer.pt, stats.json and code_freq.svg to --out");
+  sub->add_option("--method", a->method, "letter (default) | tiger | rkmeans (= tokenizer.method)")
+      ->check(CLI::IsMember({"letter", "tiger", "rkmeans"}));
+  sub->add_option("--preset", a->preset,
+                  "Schedule preset: quick | paper (= tokenizer.preset; overrides the config "
+                  "file's schedule, --set still wins)")
+      ->check(CLI::IsMember({"quick", "paper"}));
+  sub->add_option("--embeddings", a->embeddings, "Item embeddings .npy (= tokenizer.embeddings)")
+      ->type_name("FILE");
+  sub->add_option("--cf", a->cf, "CF vectors .npy (= tokenizer.cf)")->type_name("FILE");
+  add_common_options(sub, common);
+  sub->callback([&common, a] {
+    RunContext ctx = make_context(common, {}, /*write_config=*/false);
+    Config& cfg = ctx.config;
+    // Precedence: defaults < config file < preset < --set < flags.
+    std::vector<std::string> flags;
+    if (!a->method.empty()) flags.push_back("tokenizer.method=" + a->method);
+    if (!a->preset.empty()) flags.push_back("tokenizer.preset=" + a->preset);
+    if (!a->embeddings.empty()) flags.push_back("tokenizer.embeddings=" + a->embeddings);
+    if (!a->cf.empty()) flags.push_back("tokenizer.cf=" + a->cf);
+    for (const auto& f : flags) cfg.set(f);
+    const std::string preset = cfg.tokenizer.preset;
+    if (!preset.empty()) {
+      auto changed = quant::apply_preset(cfg.tokenizer, preset);
+      for (const auto& s : common.sets) cfg.set(s);  // explicit --set beats the preset
+      for (const auto& f : flags) cfg.set(f);
+      std::string names;
+      for (const auto& c : changed) names += (names.empty() ? "" : ",") + c;
+      spdlog::info("preset {} (set: {}): epochs={} lr={} warmup_epochs={} schedule={} eval_every={}",
+                   preset, names.empty() ? "nothing" : names, cfg.tokenizer.epochs, cfg.tokenizer.lr,
+                   cfg.tokenizer.warmup_epochs, cfg.tokenizer.schedule, cfg.tokenizer.eval_every);
+    }
+    cfg.validate();
+    if (!ctx.out.empty()) {
+      ensure_dir(ctx.out);
+      write_json_atomic(join(ctx.out, "config.json"), cfg.to_json());
+    }
+    quant::TokenizerRunEnv env;
+    env.device = ctx.device;
+    env.seed = static_cast<uint64_t>(cfg.seed);
+    env.out = ctx.out;
+    env.resume = ctx.resume;
+    env.config = cfg.to_json();
+    if (!cfg.data.path.empty()) {
+      Dataset ds = load_dataset(cfg.data);
+      env.item_ids = ds.item_ids;
+      env.title = ds.name;
+    }
+    auto inputs = quant::load_inputs(cfg.tokenizer, ctx.out);
+    if (!env.item_ids.empty())
+      LETTER_CHECK(static_cast<int64_t>(env.item_ids.size()) == inputs.embeddings.size(0), "dataset ",
+                   env.title, " has ", env.item_ids.size(), " items but ", inputs.embeddings_path, " has ",
+                   inputs.embeddings.size(0), " rows: use the embeddings of this dataset");
+    auto result = quant::run_tokenizer(cfg.tokenizer, inputs, env);
+    quant::print_report(out_stream(), result.stats);
+    if (!ctx.out.empty())
+      spdlog::info("wrote {}/codes.json, codes.npy, tokenizer.pt, stats.json, code_freq.svg", ctx.out);
+  });
+}
+
+}  // namespace letter::cli

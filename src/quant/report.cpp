@@ -1,0 +1,234 @@
+// Code statistics, Table 4 metric, SVG plot and the printed report; see report.h.
+#include "letter/quant/report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <iomanip>
+#include <ostream>
+#include <sstream>
+
+#include "letter/common/error.h"
+
+namespace letter::quant {
+
+namespace {
+
+void check_codes(const torch::Tensor& codes) {
+  LETTER_CHECK(codes.defined() && codes.dim() == 2 && codes.scalar_type() == torch::kInt64,
+               "codes must be an (N, L) int64 table, got ",
+               codes.defined() ? codes.sizes() : torch::IntArrayRef{});
+}
+
+std::string fmt(double v, int prec) {
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(prec) << v;
+  return os.str();
+}
+
+std::string xml_escape(const std::string& s) {
+  std::string o;
+  for (char ch : s) {
+    switch (ch) {
+      case '<': o += "&lt;"; break;
+      case '>': o += "&gt;"; break;
+      case '&': o += "&amp;"; break;
+      case '"': o += "&quot;"; break;
+      default: o += ch;
+    }
+  }
+  return o;
+}
+
+// A "nice" tick step (1, 2, 5 x 10^k) giving about `target` ticks over [0, hi].
+double nice_step(double hi, int target) {
+  if (hi <= 0) return 1;
+  const double raw = hi / target;
+  const double p = std::pow(10.0, std::floor(std::log10(raw)));
+  for (double m : {1.0, 2.0, 5.0, 10.0})
+    if (raw <= m * p) return m * p;
+  return 10 * p;
+}
+
+}  // namespace
+
+nlohmann::json level_stats(const torch::Tensor& codes_in, int64_t level_size) {
+  check_codes(codes_in);
+  auto codes = codes_in.cpu().contiguous();
+  const int64_t n = codes.size(0), L = codes.size(1);
+  nlohmann::json out = nlohmann::json::array();
+  for (int64_t l = 0; l < L; ++l) {
+    auto col = codes.select(1, l).contiguous();
+    const int64_t size = level_size > 0 ? level_size : (n ? col.max().item<int64_t>() + 1 : 0);
+    auto counts = torch::bincount(col, {}, size).to(torch::kFloat64);
+    const int64_t used = (counts > 0).sum().item<int64_t>();
+    double entropy = 0.0;
+    if (n > 0) {
+      auto p = counts / static_cast<double>(n);
+      auto nz = p.masked_select(p > 0);
+      entropy = -(nz * nz.log2()).sum().item<double>();
+    }
+    out.push_back({{"level", l},
+                   {"used", used},
+                   {"size", size},
+                   {"usage", size ? static_cast<double>(used) / size : 0.0},
+                   {"entropy_bits", entropy},
+                   {"perplexity", std::pow(2.0, entropy)},
+                   {"largest_bucket", n ? counts.max().item<double>() : 0.0}});
+    out.back()["largest_bucket"] = static_cast<int64_t>(out.back()["largest_bucket"].get<double>());
+  }
+  return out;
+}
+
+double collision_rate(const torch::Tensor& codes) {
+  check_codes(codes);
+  const int64_t n = codes.size(0);
+  if (n == 0) return 0.0;
+  const int64_t distinct = std::get<0>(torch::unique_dim(codes.cpu(), 0)).size(0);
+  return static_cast<double>(n - distinct) / n;
+}
+
+double cf_neighbor_overlap(const torch::Tensor& codes_in, const torch::Tensor& cf, int64_t levels) {
+  check_codes(codes_in);
+  LETTER_CHECK(cf.defined() && cf.dim() == 2 && cf.size(0) == codes_in.size(0),
+               "Table 4 overlap: CF vectors ", cf.defined() ? cf.sizes() : torch::IntArrayRef{},
+               " must have one row per item (", codes_in.size(0), ")");
+  LETTER_CHECK(levels >= 1 && levels <= codes_in.size(1), "Table 4 overlap: levels ", levels,
+               " outside 1..", codes_in.size(1));
+  const int64_t n = cf.size(0);
+  if (n < 2) return 0.0;
+  torch::NoGradGuard no_grad;
+  auto h = cf.detach().to(torch::kCPU, torch::kFloat32);
+  h = h / h.norm(2, 1, true).clamp_min(1e-12);
+  auto codes = codes_in.cpu().narrow(1, 0, levels);
+  const int64_t block = 1024;
+  double total = 0.0;
+  for (int64_t s = 0; s < n; s += block) {
+    const int64_t b = std::min(block, n - s);
+    auto sim = torch::mm(h.narrow(0, s, b), h.t());  // (b, N)
+    auto self = torch::arange(s, s + b, torch::kInt64);
+    sim.index_put_({torch::arange(b, torch::kInt64), self}, -std::numeric_limits<float>::infinity());
+    auto nn = sim.argmax(1);  // nearest other item
+    auto eq = (codes.narrow(0, s, b) == codes.index_select(0, nn)).to(torch::kFloat64).mean(1);
+    total += eq.sum().item<double>();
+  }
+  return total / n;
+}
+
+std::string code_frequency_svg(const torch::Tensor& level_codes, int64_t level_size,
+                               const std::string& title) {
+  LETTER_CHECK(level_codes.dim() == 1 && level_codes.scalar_type() == torch::kInt64,
+               "code frequency plot: expected (N) int64 codes");
+  const int64_t n = level_codes.size(0);
+  const int64_t size = level_size > 0 ? level_size : (n ? level_codes.max().item<int64_t>() + 1 : 1);
+  auto counts_t = torch::bincount(level_codes.cpu(), {}, size).contiguous();
+  std::vector<int64_t> counts(counts_t.data_ptr<int64_t>(), counts_t.data_ptr<int64_t>() + size);
+  std::sort(counts.begin(), counts.end(), std::greater<int64_t>());
+  const int64_t used = std::count_if(counts.begin(), counts.end(), [](int64_t c) { return c > 0; });
+  const double W = 900, H = 460, ml = 80, mr = 30, mt = 60, mb = 70;
+  const double pw = W - ml - mr, ph = H - mt - mb;
+  const double ymax_raw = counts.empty() ? 1.0 : std::max<double>(1.0, counts.front());
+  const double ystep = nice_step(ymax_raw, 6);
+  const double ymax = std::ceil(ymax_raw / ystep) * ystep;
+  std::ostringstream s;
+  s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
+    << "\" viewBox=\"0 0 " << W << " " << H << "\" font-family=\"sans-serif\">\n";
+  s << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  s << "<text x=\"" << W / 2 << "\" y=\"28\" text-anchor=\"middle\" font-size=\"17\">"
+    << xml_escape(title) << "</text>\n";
+  s << "<text x=\"" << W / 2 << "\" y=\"48\" text-anchor=\"middle\" font-size=\"12\" fill=\"#555\">"
+    << n << " items, " << used << " of " << size << " codes used, largest bucket "
+    << (counts.empty() ? 0 : counts.front()) << "</text>\n";
+  // Bars.
+  const double bw = pw / static_cast<double>(size);
+  for (int64_t r = 0; r < size; ++r) {
+    if (counts[r] == 0) continue;
+    const double h = ph * counts[r] / ymax;
+    s << "<rect x=\"" << fmt(ml + r * bw, 2) << "\" y=\"" << fmt(mt + ph - h, 2) << "\" width=\""
+      << fmt(std::max(bw * 0.85, 0.5), 2) << "\" height=\"" << fmt(h, 2)
+      << "\" fill=\"#3b6ea8\"/>\n";
+  }
+  // Axes.
+  s << "<line x1=\"" << ml << "\" y1=\"" << mt + ph << "\" x2=\"" << ml + pw << "\" y2=\"" << mt + ph
+    << "\" stroke=\"black\"/>\n";
+  s << "<line x1=\"" << ml << "\" y1=\"" << mt << "\" x2=\"" << ml << "\" y2=\"" << mt + ph
+    << "\" stroke=\"black\"/>\n";
+  for (double v = 0; v <= ymax + 1e-9; v += ystep) {
+    const double y = mt + ph - ph * v / ymax;
+    s << "<line x1=\"" << ml - 5 << "\" y1=\"" << fmt(y, 2) << "\" x2=\"" << ml << "\" y2=\""
+      << fmt(y, 2) << "\" stroke=\"black\"/>\n";
+    s << "<text x=\"" << ml - 8 << "\" y=\"" << fmt(y + 4, 2)
+      << "\" text-anchor=\"end\" font-size=\"11\">" << static_cast<int64_t>(v) << "</text>\n";
+  }
+  const double xstep = nice_step(static_cast<double>(size), 8);
+  for (double v = 0; v <= size + 1e-9; v += xstep) {
+    const double x = ml + pw * v / size;
+    s << "<line x1=\"" << fmt(x, 2) << "\" y1=\"" << mt + ph << "\" x2=\"" << fmt(x, 2) << "\" y2=\""
+      << mt + ph + 5 << "\" stroke=\"black\"/>\n";
+    s << "<text x=\"" << fmt(x, 2) << "\" y=\"" << mt + ph + 19
+      << "\" text-anchor=\"middle\" font-size=\"11\">" << static_cast<int64_t>(v) << "</text>\n";
+  }
+  s << "<text x=\"" << ml + pw / 2 << "\" y=\"" << H - 20
+    << "\" text-anchor=\"middle\" font-size=\"13\">code rank (codes sorted by number of items)</text>\n";
+  s << "<text x=\"20\" y=\"" << mt + ph / 2 << "\" text-anchor=\"middle\" font-size=\"13\" "
+    << "transform=\"rotate(-90 20 " << mt + ph / 2 << ")\">items per code</text>\n";
+  s << "</svg>\n";
+  return s.str();
+}
+
+void print_report(std::ostream& os, const nlohmann::json& st) {
+  auto get = [&](const char* k, double dflt = 0) {
+    return st.contains(k) && st[k].is_number() ? st[k].get<double>() : dflt;
+  };
+  os << "tokenizer report";
+  if (st.contains("method")) os << ": method " << st["method"].get<std::string>();
+  if (st.contains("source")) os << " (" << st["source"].get<std::string>() << ")";
+  os << ", " << static_cast<int64_t>(get("items")) << " items\n";
+  if (st.contains("code_levels")) {
+    os << "  level  used / K     usage   entropy (bits)  perplexity  largest bucket\n";
+    for (const auto& l : st["code_levels"]) {
+      std::ostringstream used;
+      used << l["used"].get<int64_t>() << " / " << l["size"].get<int64_t>();
+      os << "  " << std::left << std::setw(7)
+         << std::string(1, static_cast<char>('a' + l["level"].get<int64_t>())) << std::setw(13)
+         << used.str() << std::setw(8) << (fmt(100.0 * l["usage"].get<double>(), 1) + "%")
+         << std::setw(16) << fmt(l["entropy_bits"].get<double>(), 3) << std::setw(12)
+         << fmt(l["perplexity"].get<double>(), 1) << l["largest_bucket"].get<int64_t>() << "\n"
+         << std::right;
+    }
+  }
+  if (st.contains("collisions")) {
+    const auto& c = st["collisions"];
+    os << "  collisions before resolution: " << c["collisions_before"].get<int64_t>() << " items ("
+       << fmt(100.0 * c["collision_rate_before"].get<double>(), 3) << "%), "
+       << c["groups_before"].get<int64_t>() << " shared tuples, largest "
+       << c["max_group_before"].get<int64_t>() << "\n";
+    os << "  collisions after resolution:  " << c["collisions_after"].get<int64_t>()
+       << " (last-level codes re-assigned: " << c["reassigned"].get<int64_t>() << " items; extra level: "
+       << (c["extra_level"].get<bool>() ? "yes, " + std::to_string(c["collisions_after_l"].get<int64_t>()) +
+                                              " items (identical embeddings " +
+                                              std::to_string(c["identical_items"].get<int64_t>()) +
+                                              ", full prefixes " +
+                                              std::to_string(c["full_prefix_items"].get<int64_t>()) + ")"
+                                        : std::string("no"))
+       << ")\n";
+  }
+  if (st.contains("recon_mse") && st["recon_mse"].is_number())
+    os << "  reconstruction MSE: " << std::setprecision(6) << st["recon_mse"].get<double>() << "\n";
+  if (st.contains("table4_overlap")) {
+    if (st["table4_overlap"].is_number())
+      os << "  Table 4 overlap (nearest item by CF cosine, equal code positions): "
+         << fmt(st["table4_overlap"].get<double>(), 4) << "\n";
+    else
+      os << "  Table 4 overlap: n/a (no CF vectors)\n";
+  }
+  if (st.contains("training")) {
+    const auto& t = st["training"];
+    os << "  training: " << t.value("epochs", int64_t{0}) << " epochs, "
+       << fmt(t.value("train_seconds", 0.0), 1) << " s (" << fmt(t.value("seconds_per_epoch", 0.0), 3)
+       << " s/epoch), codebook init " << fmt(t.value("init_seconds", 0.0), 1) << " s\n";
+  }
+}
+
+}  // namespace letter::quant
