@@ -834,7 +834,7 @@ TEST(QuantCli, TrainTokenizerAndImportCodes) {
   io::write_npy(run + "/items.emb.npy", in.emb);
   io::write_npy(run + "/items.cf.npy", in.cf);
   auto r = run_cli({"train-tokenizer", "--config", std::string(LETTER_SOURCE_DIR) + "/configs/tiny.json", "--set",
-                    "tokenizer.epochs=3", "--set", "tokenizer.kmeans_restarts=1", "--out", run, "--quiet",
+                    "data.path=" + test::tiny_dir(), "--set", "tokenizer.epochs=3", "--set", "tokenizer.kmeans_restarts=1", "--out", run, "--quiet",
                     "--threads", "2"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("collisions after resolution:  0"), std::string::npos) << r.out;
@@ -861,7 +861,7 @@ TEST(QuantCli, TrainTokenizerAndImportCodes) {
   EXPECT_NEAR(j["table4_overlap"].get<double>(), st["table4_overlap"].get<double>(), 1e-12);
   // Preset precedence: the preset overrides the config file, --set overrides the preset.
   r = run_cli({"train-tokenizer", "--config", std::string(LETTER_SOURCE_DIR) + "/configs/tiny.json", "--preset",
-               "quick", "--set", "tokenizer.epochs=2", "--set", "tokenizer.kmeans_restarts=1", "--out", run,
+               "quick", "--set", "data.path=" + test::tiny_dir(), "--set", "tokenizer.epochs=2", "--set", "tokenizer.kmeans_restarts=1", "--out", run,
                "--quiet", "--threads", "2"});
   ASSERT_EQ(r.code, 0) << r.err;
   auto cfg = read_json_file(run + "/config.json")["tokenizer"];
