@@ -422,6 +422,33 @@ TEST(EmbedBert, MatchesPerHeadReferenceAndPaddingIsInvisible) {
   EXPECT_GT(std::abs(c.norm().item<double>() - 1.0), 1e-3);  // really not normalised
 }
 
+TEST(EmbedBert, ParallelBatchesMatchSerial) {
+  // On the CPU with several threads, whole batches run concurrently (one per thread); the
+  // rows, the progress count and the report must not depend on that.
+  test::TempDir dir;
+  TinyBert tb;
+  SentenceEncoder enc(tb.write(dir, "m"), enc_opts(2));
+  std::vector<std::string> texts;
+  for (int i = 0; i < 23; ++i) texts.push_back(std::string(static_cast<size_t>(i % 7), 'a') + " hello world " + std::to_string(i));
+  auto ids = enc.tokenize(texts);
+  const int saved = torch::get_num_threads();
+  torch::set_num_threads(1);
+  EncodeReport r1;
+  auto serial = enc.encode_ids(ids, &r1);
+  torch::set_num_threads(2);
+  EncodeReport r2;
+  int64_t done = 0;
+  auto parallel = enc.encode_ids(ids, &r2, [&](int64_t b) { done += b; });
+  torch::set_num_threads(saved);
+  EXPECT_EQ(done, 23);
+  EXPECT_EQ(r1.batches, 12);
+  EXPECT_EQ(r2.batches, 12);
+  EXPECT_EQ(r1.padded_tokens, r2.padded_tokens);
+  EXPECT_LT((serial - parallel).abs().max().item<double>(), 1e-6);
+  for (size_t i = 0; i < texts.size(); ++i)
+    EXPECT_LT((parallel[static_cast<int64_t>(i)] - tb.reference(ids[i])).abs().max().item<double>(), 2e-5) << i;
+}
+
 TEST(EmbedBert, HalfPrecisionWeightsAndPrefixedNames) {
   test::TempDir dir;
   TinyBert tb;

@@ -5,11 +5,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <numeric>
 
+#include <ATen/Parallel.h>
 #include <spdlog/spdlog.h>
 
 #include "letter/common/error.h"
@@ -116,7 +119,9 @@ namespace {
 class ThreadScope {
  public:
   explicit ThreadScope(int n) : saved_(torch::get_num_threads()) {
-    if (n > 0 && n != saved_) {
+    // Inside a parallel region everything already runs on one thread, and the setting is
+    // process-wide: leave it alone.
+    if (n > 0 && n != saved_ && !at::in_parallel_region()) {
       torch::set_num_threads(n);
       changed_ = true;
     }
@@ -387,14 +392,20 @@ torch::Tensor SentenceEncoder::encode_ids(const std::vector<std::vector<int64_t>
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
                    [&](int64_t a, int64_t b) { return ids[a].size() > ids[b].size(); });
-  Timer timer;
-  int64_t padded = 0, batches = 0;
-  for (int64_t start = 0; start < n; start += options_.batch_size) {
-    const int64_t end = std::min(n, start + options_.batch_size);
+  const int64_t bs = options_.batch_size;
+  const int64_t num_batches = (n + bs - 1) / bs;
+  for (int64_t bi = 0; bi < num_batches; ++bi) {  // check every batch before any work
+    const int64_t T = static_cast<int64_t>(ids[order[bi * bs]].size());
+    LETTER_CHECK(T >= 1 && T <= config().max_position_embeddings, "text ", order[bi * bs], " has ",
+                 T, " tokens; the model takes 1..", config().max_position_embeddings);
+  }
+  float* out_p = out.data_ptr<float>();
+  std::mutex progress_mutex;
+  // One batch: (B, T) ids -> pooled (B, H) rows written into `out` at the texts' rows.
+  auto run_batch = [&](int64_t bi) {
+    const int64_t start = bi * bs, end = std::min(n, start + bs);
     const int64_t B = end - start;
     const int64_t T = static_cast<int64_t>(ids[order[start]].size());
-    LETTER_CHECK(T >= 1 && T <= config().max_position_embeddings, "text ", order[start], " has ",
-                 T, " tokens; the model takes 1..", config().max_position_embeddings);
     auto id_t = torch::full({B, T}, tokenizer_.pad_id(), torch::kLong);
     auto mask = torch::zeros({B, T}, torch::kLong);
     auto* idp = id_t.data_ptr<int64_t>();
@@ -423,17 +434,39 @@ torch::Tensor SentenceEncoder::encode_ids(const std::vector<std::vector<int64_t>
     }
     if (options_.normalize)
       pooled = pooled / pooled.norm(2, 1, true).clamp_min(1e-12);
-    pooled = pooled.to(torch::kCPU);
-    auto idx = torch::from_blob(order.data() + start, {B}, torch::kLong);
-    out.index_copy_(0, idx, pooled);
-    padded += B * T;
-    ++batches;
-    if (progress) progress(B);
+    pooled = pooled.to(torch::kCPU).contiguous();
+    const float* src = pooled.data_ptr<float>();
+    for (int64_t b = 0; b < B; ++b)  // disjoint rows: safe from concurrent batches
+      std::copy(src + b * H, src + (b + 1) * H, out_p + order[start + b] * H);
+    if (progress) {
+      std::lock_guard<std::mutex> lock(progress_mutex);
+      progress(B);
+    }
+  };
+  Timer timer;
+  const int64_t workers = device_.is_cpu() ? std::min<int64_t>(torch::get_num_threads(), num_batches) : 1;
+  if (workers > 1) {
+    // On the CPU, whole batches run in parallel, one per thread, each single-threaded
+    // (BLAS and ATen run serially inside a parallel region). MiniLM's matrices are too
+    // small for a multithreaded BLAS to scale; independent batches do (issue #3 benchmark).
+    // Batches are handed out longest first from a shared counter, so the threads stay
+    // balanced; the result does not depend on which thread ran a batch.
+    std::atomic<int64_t> next{0};
+    at::parallel_for(0, workers, 1, [&](int64_t w0, int64_t w1) {
+      c10::InferenceMode worker_guard;  // thread-local
+      for (int64_t w = w0; w < w1; ++w)
+        for (int64_t bi = next++; bi < num_batches; bi = next++) run_batch(bi);
+    });
+  } else {
+    for (int64_t bi = 0; bi < num_batches; ++bi) run_batch(bi);
   }
   sync(device_);
   if (report) {
+    int64_t padded = 0;
+    for (int64_t bi = 0; bi < num_batches; ++bi)
+      padded += (std::min(n, (bi + 1) * bs) - bi * bs) * static_cast<int64_t>(ids[order[bi * bs]].size());
     report->padded_tokens += padded;
-    report->batches += batches;
+    report->batches += num_batches;
     report->forward_seconds += timer.seconds();
   }
   return out;
