@@ -12,7 +12,7 @@
 #            `letter train-tokenizer` to run with our own codes)
 #   RUN_DIR  default runs/rec-cpu-DATASET-<codes file name>
 #
-# Budget knobs (environment): EPOCHS (default 6), SOFTMAX (all | level, default all),
+# Budget knobs (environment): EPOCHS (default 6), SOFTMAX (level | all, default level),
 # THREADS (default 1), VALID_USERS (validation users for early stopping, default 2000),
 # BATCH (default 256), LR (default 2e-3), EXTRA (more --set arguments), LETTER_BIN (build/letter).
 # The model: 2+2 layers, d_model 64, 4 heads x 16, d_ff 256, dropout 0.1, tau 0.7
@@ -26,7 +26,7 @@ CODES=${2:-$DATA_ROOT/$DS/$DS.index.json}
 RUN=${3:-runs/rec-cpu-$DS-$(basename "$CODES" | sed 's/\.[^.]*$//')}
 CFG=configs/$(echo "$DS" | tr '[:upper:]' '[:lower:]').json
 EPOCHS=${EPOCHS:-6}
-SOFTMAX=${SOFTMAX:-all}
+SOFTMAX=${SOFTMAX:-level}
 THREADS=${THREADS:-1}
 VALID_USERS=${VALID_USERS:-2000}
 BATCH=${BATCH:-256}

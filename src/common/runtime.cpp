@@ -5,7 +5,10 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <atomic>
 #include <thread>
+
+#include <ATen/Parallel.h>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -136,6 +139,23 @@ void Progress::print(bool final, const std::string& extra) {
   } else {
     spdlog::info("{}", line);
   }
+}
+
+void for_each_parallel(int64_t count, bool parallel, const std::function<void(int64_t)>& fn) {
+  const int64_t workers = parallel ? std::min<int64_t>(torch::get_num_threads(), count) : 1;
+  if (workers <= 1 || at::in_parallel_region()) {
+    for (int64_t i = 0; i < count; ++i) fn(i);
+    return;
+  }
+  const bool grad = at::GradMode::is_enabled();
+  const bool inference = c10::InferenceMode::is_enabled();
+  std::atomic<int64_t> next{0};
+  at::parallel_for(0, workers, 1, [&](int64_t w0, int64_t w1) {
+    c10::InferenceMode inference_mode(inference);  // both modes are thread-local
+    at::AutoGradMode grad_mode(grad);
+    for (int64_t w = w0; w < w1; ++w)
+      for (int64_t i = next++; i < count; i = next++) fn(i);
+  });
 }
 
 }  // namespace letter

@@ -5,14 +5,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <numeric>
 
-#include <ATen/Parallel.h>
 #include <spdlog/spdlog.h>
 
 #include "letter/common/error.h"
@@ -444,22 +442,10 @@ torch::Tensor SentenceEncoder::encode_ids(const std::vector<std::vector<int64_t>
     }
   };
   Timer timer;
-  const int64_t workers = device_.is_cpu() ? std::min<int64_t>(torch::get_num_threads(), num_batches) : 1;
-  if (workers > 1) {
-    // On the CPU, whole batches run in parallel, one per thread, each single-threaded
-    // (BLAS and ATen run serially inside a parallel region). MiniLM's matrices are too
-    // small for a multithreaded BLAS to scale; independent batches do (issue #3 benchmark).
-    // Batches are handed out longest first from a shared counter, so the threads stay
-    // balanced; the result does not depend on which thread ran a batch.
-    std::atomic<int64_t> next{0};
-    at::parallel_for(0, workers, 1, [&](int64_t w0, int64_t w1) {
-      c10::InferenceMode worker_guard;  // thread-local
-      for (int64_t w = w0; w < w1; ++w)
-        for (int64_t bi = next++; bi < num_batches; bi = next++) run_batch(bi);
-    });
-  } else {
-    for (int64_t bi = 0; bi < num_batches; ++bi) run_batch(bi);
-  }
+  // On the CPU, whole batches run in parallel, one per thread, each single-threaded:
+  // MiniLM's matrices are too small for a multithreaded BLAS to scale; independent batches
+  // do (issue #3 benchmark). Longest batches first keeps the threads balanced.
+  for_each_parallel(num_batches, device_.is_cpu(), run_batch);
   sync(device_);
   if (report) {
     int64_t padded = 0;

@@ -125,7 +125,11 @@ Ranking rank_samples(Recommender& rec, const Dataset& ds, const std::vector<Samp
   auto item_tuple = rec.table.item_tuple().accessor<int64_t, 1>();
   BeamSearchOptions bo = rec.search_options(opt.beam);
   bo.renormalize = opt.renormalize;
-  for (const auto& idx : sorted_batches(samples, max_history, opt.batch_size)) {
+  // On the CPU, batches run concurrently, one single-threaded batch per thread (the
+  // small decoder steps do not scale on a multithreaded BLAS); each writes its own rows.
+  const auto batches = sorted_batches(samples, max_history, opt.batch_size);
+  for_each_parallel(static_cast<int64_t>(batches.size()), rec.device.is_cpu(), [&](int64_t bi) {
+    const auto& idx = batches[bi];
     RecBatch b = make_rec_batch(ds, rec.vocab, samples, idx, max_history).to(rec.device);
     BeamResult r = beam_search(rec.t5(), rec.vocab, rec.table, b.input, b.mask, bo);
     std::vector<std::vector<int64_t>> exclude;
@@ -155,7 +159,7 @@ Ranking rank_samples(Recommender& rec, const Dataset& ds, const std::vector<Samp
         }
       if (opt.keep_top) out.top[i] = std::move(items[row]);
     }
-  }
+  });
   if (was_training) rec.net->train();
   out.seconds = timer.seconds();
   return out;

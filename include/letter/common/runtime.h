@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include <torch/torch.h>
@@ -32,6 +33,15 @@ bool stderr_is_tty();
 
 /// Peak resident set size of this process in MiB (from /proc/self/status VmHWM).
 double peak_rss_mib();
+
+/// Runs fn(0), ..., fn(count - 1). On the CPU with several intra-op threads, the calls run
+/// concurrently, one per thread, each single-threaded (BLAS and ATen run serially inside a
+/// parallel region): for work made of many small matrix products (small models, short
+/// sequences) independent batches scale where a multithreaded BLAS does not. Indices are
+/// handed out in increasing order from a shared counter, so put the largest work first.
+/// The caller's grad and inference modes hold inside; fn must only write disjoint outputs.
+/// Otherwise (one thread, or `parallel` false, e.g. on a GPU) the calls run in order.
+void for_each_parallel(int64_t count, bool parallel, const std::function<void(int64_t)>& fn);
 
 /// Wall-clock stopwatch.
 class Timer {
