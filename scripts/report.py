@@ -103,8 +103,8 @@ def md_table(header, rows):
 # ---------------------------------------------------------------------------------------
 # SVG (hand-rolled): line charts with axes, tick labels, axis titles, legend and title.
 
-def nice_ticks(lo, hi, target=5):
-    """Round tick values covering [lo, hi]: steps of 1, 2 or 5 x 10^k."""
+def nice_ticks(lo, hi, target=5, integer=False):
+    """Round tick values covering [lo, hi]: steps of 1, 2 or 5 x 10^k (>= 1 when integer)."""
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise ValueError(f"non-finite axis range [{lo}, {hi}]")
     if hi < lo:
@@ -115,6 +115,8 @@ def nice_ticks(lo, hi, target=5):
     raw = (hi - lo) / max(target, 1)
     mag = 10 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+    if integer:
+        step = max(step, 1)
     start = math.floor(lo / step + 1e-9) * step
     ticks = []
     t = start
@@ -139,10 +141,12 @@ def tick_label(v):
 
 
 class Panel:
-    """One chart: series of (x, y) points; log_y draws log10 y with decade ticks."""
+    """One chart: series of (x, y) points. log_y: True = log10 y with decade ticks, "auto" =
+    log only when the values span more than a factor 20. x_range: fixed (lo, hi) x axis."""
 
-    def __init__(self, title, x_label, y_label, log_y=False):
+    def __init__(self, title, x_label, y_label, log_y=False, x_range=None):
         self.title, self.x_label, self.y_label, self.log_y = title, x_label, y_label, log_y
+        self.x_range = x_range
         self.series = []  # (name, points, color)
 
     def add(self, name, points, color=None):
@@ -155,7 +159,8 @@ class Panel:
     def svg(self, x0, y0, w, h):
         """SVG elements of the panel inside the box (x0, y0, w, h)."""
         el = []
-        left, right, top, bottom = 78, 16, 34, 52
+        rows = (len(self.series) + 1) // 2  # legend: two columns under the plot
+        left, right, top, bottom = 78, 16, 34, 58 + 16 * rows
         pw, ph = w - left - right, h - top - bottom
         px, py = x0 + left, y0 + top
         el.append(f'<text x="{x0 + w / 2:.1f}" y="{y0 + 20}" text-anchor="middle" font-size="14" '
@@ -167,8 +172,19 @@ class Panel:
             return el
         xs = [p[0] for _, pts, _ in self.series for p in pts]
         ys = [p[1] for _, pts, _ in self.series for p in pts]
-        xt = nice_ticks(min(xs), max(xs))
-        if self.log_y:
+        integer_x = all(float(x).is_integer() for x in xs)
+        xlo, xhi = self.x_range if self.x_range else (min(xs), max(xs))
+        xt = nice_ticks(xlo, xhi, integer=integer_x)
+        xd = (xt[0], xt[-1])  # x domain
+        if self.x_range and xhi > xlo:  # fixed axis: exactly [lo, hi], ticks inside plus both ends
+            xd = (xlo, xhi)
+            inner = [t for t in xt if xlo < t < xhi and (t - xlo) > 0.04 * (xhi - xlo)
+                     and (xhi - t) > 0.04 * (xhi - xlo)]
+            xt = [xlo] + inner + [xhi]
+        log_y = self.log_y
+        if log_y == "auto":
+            log_y = min(ys) > 0 and max(ys) / min(ys) > 20
+        if log_y:
             lo, hi = math.floor(math.log10(min(ys))), math.ceil(math.log10(max(ys)))
             if hi == lo:
                 hi = lo + 1
@@ -178,7 +194,7 @@ class Panel:
             ymin = min(0.0, min(ys)) if min(ys) >= 0 and min(ys) < 0.25 * max(ys) else min(ys)
             yt = nice_ticks(ymin, max(ys))
             fy = lambda v: (v - yt[0]) / (yt[-1] - yt[0])  # noqa: E731
-        fx = lambda v: (v - xt[0]) / (xt[-1] - xt[0])  # noqa: E731
+        fx = lambda v: (v - xd[0]) / (xd[1] - xd[0])  # noqa: E731
         X = lambda v: px + fx(v) * pw  # noqa: E731
         Y = lambda v: py + ph - fy(v) * ph  # noqa: E731
         for t in yt:
@@ -192,8 +208,11 @@ class Panel:
         el.append(f'<rect x="{px}" y="{py}" width="{pw}" height="{ph}" fill="none" stroke="#333"/>')
         el.append(f'<text x="{px + pw / 2:.1f}" y="{py + ph + 38}" text-anchor="middle" font-size="12">'
                   f'{html.escape(self.x_label)}</text>')
+        y_label = self.y_label
+        if log_y and "log" not in y_label:
+            y_label += " (log scale)"
         el.append(f'<text x="{x0 + 16}" y="{py + ph / 2:.1f}" text-anchor="middle" font-size="12" '
-                  f'transform="rotate(-90 {x0 + 16} {py + ph / 2:.1f})">{html.escape(self.y_label)}</text>')
+                  f'transform="rotate(-90 {x0 + 16} {py + ph / 2:.1f})">{html.escape(y_label)}</text>')
         for name, pts, color in self.series:
             pts = sorted(pts)
             path = " ".join(f"{X(x):.1f},{Y(y):.1f}" for x, y in pts)
@@ -201,20 +220,18 @@ class Panel:
             if len(pts) <= 60:
                 for x, y in pts:
                     el.append(f'<circle cx="{X(x):.1f}" cy="{Y(y):.1f}" r="2.8" fill="{color}"/>')
-        # legend (top-right, inside the plot)
-        lw = max(len(n) for n, _, _ in self.series) * 6.6 + 34
-        lx, ly = px + pw - lw - 6, py + 6
-        el.append(f'<rect x="{lx:.1f}" y="{ly}" width="{lw:.1f}" height="{16 * len(self.series) + 6}" '
-                  f'fill="white" fill-opacity="0.85" stroke="#bbb"/>')
+        # legend: below the x-axis title, two columns
+        ly = py + ph + 50
         for i, (name, _, color) in enumerate(self.series):
-            yy = ly + 14 + 16 * i
-            el.append(f'<line x1="{lx + 6:.1f}" y1="{yy - 4}" x2="{lx + 24:.1f}" y2="{yy - 4}" '
+            lx = x0 + left + (i % 2) * (pw / 2)
+            yy = ly + 16 * (i // 2)
+            el.append(f'<line x1="{lx:.1f}" y1="{yy - 4}" x2="{lx + 18:.1f}" y2="{yy - 4}" '
                       f'stroke="{color}" stroke-width="2.5"/>')
-            el.append(f'<text x="{lx + 29:.1f}" y="{yy}" font-size="11">{html.escape(name)}</text>')
+            el.append(f'<text x="{lx + 23:.1f}" y="{yy}" font-size="11">{html.escape(name)}</text>')
         return el
 
 
-def figure_svg(title, panels, subtitle="", panel_w=520, panel_h=360):
+def figure_svg(title, panels, subtitle="", panel_w=520, panel_h=400):
     w = panel_w * len(panels)
     top = 50 if subtitle else 36
     h = panel_h + top
@@ -446,7 +463,7 @@ def section_tokenizers(run, lines):
             continue
         tr = s.get("training", {})
         rows.append([label, s.get("table4_overlap"), s.get("table4_overlap_argmin"), s.get("recon_mse"),
-                     tr.get("epochs"), tr.get("train_seconds"), p4.get(m)])
+                     tr.get("epochs"), fmt(tr.get("train_seconds"), 1), p4.get(m)])
     lines.append("Table 4 metric: for each item, its nearest item by CF-embedding cosine; the mean share of "
                  "code positions the two items share (final collision-free codes; *argmin* = before "
                  "collision resolution).")
@@ -528,8 +545,9 @@ def section_figures(run, lines):
     lines.append("")
     figs = []
     # Figure 6: level-1 code frequency
+    k = next((s.get("codebook_size") for s in run.tok.values() if s and s.get("codebook_size")), None)
     p = Panel("Level-1 code frequency, codes sorted by popularity", "code rank (1 = most items)",
-              "items per code (log scale)", log_y=True)
+              "items per code (log scale)", log_y=True, x_range=(1, k) if k else None)
     for i, (m, label) in enumerate(TOKENIZERS):
         c = run.level1_counts(m)
         if c:
@@ -537,7 +555,7 @@ def section_figures(run, lines):
     write_text(os.path.join(run.dir, "fig_code_freq.svg"),
                figure_svg(f"Paper Figure 6: first-level code frequency ({run.dataset})", [p],
                           "count of items whose first code is each used code, from tok-*/codes.json",
-                          panel_w=760, panel_h=420))
+                          panel_w=760, panel_h=460))
     figs.append(("fig_code_freq.svg", "Level-1 code frequency of every tokenizer (paper Figure 6)."))
     # SASRec curves
     hist = (run.cf or {}).get("history", [])
@@ -549,7 +567,7 @@ def section_figures(run, lines):
                figure_svg(f"train-cf (SASRec) curves ({run.dataset})", [a, b], "from cf/metrics.json history"))
     figs.append(("fig_cf_curves.svg", "SASRec training loss and validation NDCG@10 per epoch."))
     # Tokenizer curves
-    a = Panel("Reconstruction MSE (all items, eval)", "epoch", "reconstruction MSE", log_y=True)
+    a = Panel("Reconstruction MSE (all items, eval)", "epoch", "reconstruction MSE", log_y="auto")
     b = Panel("Collision rate before resolution", "epoch", "collision rate (share of items)")
     for i, (m, label) in enumerate(TOKENIZERS):
         h = ((run.tok.get(m) or {}).get("training") or {}).get("history", [])

@@ -90,7 +90,7 @@ DATA_SETS=() EMBED_SETS=() CF_SETS=() TOK_SETS=() REC_SETS=() EVAL_SETS=()
 DATA_PATH=$SRC
 case "$BUDGET" in
   smoke)
-    CF_SETS=(cf.epochs=10)
+    CF_SETS=(cf.epochs=10 cf.lr=0.003)
     TOK_SETS=(tokenizer.epochs=60 tokenizer.eval_every=20)
     REC_SETS=(recommender.epochs=2 recommender.valid_users=200)
     ;;
