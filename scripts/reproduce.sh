@@ -59,7 +59,6 @@ done
 case "$BUDGET" in cpu|gpu|smoke) ;; *) die "--budget must be cpu, gpu or smoke, got '$BUDGET'" ;; esac
 
 cd "$(dirname "$0")/.."
-ROOT=$(pwd)
 PY=${PYTHON:-python3}
 BUILD_DIR=${BUILD_DIR:-build}
 BIN=${LETTER_BIN:-$BUILD_DIR/letter}
@@ -130,7 +129,6 @@ mkdir -p "$RUN"
 TIMINGS=$RUN/timings.json
 T_START=$(date +%s)
 
-sets_to_args() { local s; for s in "$@"; do printf '%s\0%s\0' --set "$s"; done; }
 
 # json_hash CONFIG_FILE SECTIONS EXTRA: prints the SHA-256 of the chosen sections of the
 # resolved config plus EXTRA (flags and upstream hashes); writes the hashed JSON to $HASH_JSON.
