@@ -208,7 +208,7 @@ stage() {
   local set_args=()
   local s
   for s in "${DATA_SETS[@]}" "${sets[@]}"; do set_args+=(--set "$s"); done
-  local extra="$sub ${args[*]} |"
+  local extra="$sub ${args[*]} | device=$DEVICE"
   local dep
   for dep in $deps; do
     [ -n "${HASH_OF[$dep]:-}" ] || die "internal: stage $name depends on $dep, which has not run"
@@ -216,7 +216,8 @@ stage() {
   done
   mkdir -p "$dir"
   local resolved=$dir/$sub.config.tmp
-  "$BIN" config --config "$CFG" "${COMMON[@]}" "${set_args[@]}" > "$resolved" 2> "$resolved.err" ||
+  # (the device goes into the hash as a flag: `letter config --device cuda` fails without a GPU)
+  "$BIN" config --config "$CFG" "${set_args[@]}" > "$resolved" 2> "$resolved.err" ||
     die "stage $name: invalid settings: $(cat "$resolved.err")"
   HASH_JSON=$dir/$sub.resolved.json.tmp
   local h
@@ -295,10 +296,10 @@ SUBDEP=""
 [ "$BUDGET" = cpu ] && SUBDEP=subset
 
 # 1. embed (item text -> items.emb.npy; or the imported vectors)
-stage embed "$RUN/embed" embed data,embed,seed,device "$RUN/embed/items.emb.npy" "" 1 "$SUBDEP" -- \
+stage embed "$RUN/embed" embed data,embed,seed "$RUN/embed/items.emb.npy" "" 1 "$SUBDEP" -- \
   ++ "${EMBED_SETS[@]}"
 # 2. SASRec (Table 1 baseline and the CF vectors of the LETTER tokenizer)
-stage cf "$RUN/cf" train-cf data,cf,eval,seed,device "$RUN/cf/items.cf.npy" sasrec.last.pt 1 "$SUBDEP" -- \
+stage cf "$RUN/cf" train-cf data,cf,eval,seed "$RUN/cf/items.cf.npy" sasrec.last.pt 1 "$SUBDEP" -- \
   ++ "${CF_SETS[@]}"
 # 3. tokenizers: tiger; letter; collaborative only (beta = 0); diversity only (alpha = 0)
 EMB=$RUN/embed/items.emb.npy
@@ -310,7 +311,7 @@ for m in tiger letter collab div; do
     collab) extra=(tokenizer.method=letter tokenizer.beta=0) ;;
     div) extra=(tokenizer.method=letter tokenizer.alpha=0) ;;
   esac
-  stage "tok-$m" "$RUN/tok-$m" train-tokenizer data,tokenizer,seed,device "$RUN/tok-$m/codes.json" \
+  stage "tok-$m" "$RUN/tok-$m" train-tokenizer data,tokenizer,seed "$RUN/tok-$m/codes.json" \
     tokenizer.resume.pt 1 "embed cf" -- ++ "${TOK_SETS[@]}" "tokenizer.embeddings=$EMB" "tokenizer.cf=$CFV" "${extra[@]}"
 done
 # 4. recommenders (Table 2) and 5. their test metrics
@@ -322,9 +323,9 @@ for v in tiger collab div both letter; do
     both) tok=letter; tau=(recommender.tau=1) ;;
     letter) tok=letter; tau=() ;;  # the config's tau (ranking-guided loss, paper 0.7)
   esac
-  stage "rec-$v" "$RUN/rec-$v" train-recommender data,recommender,seed,device "$RUN/rec-$v/recommender.pt" \
+  stage "rec-$v" "$RUN/rec-$v" train-recommender data,recommender,seed "$RUN/rec-$v/recommender.pt" \
     recommender.last.pt 1 "tok-$tok" -- ++ "${REC_SETS[@]}" "recommender.codes=$RUN/tok-$tok/codes.json" "${tau[@]}"
-  stage "eval-$v" "$RUN/rec-$v" evaluate data,recommender,eval,seed,device "$RUN/rec-$v/metrics.json" \
+  stage "eval-$v" "$RUN/rec-$v" evaluate data,recommender,eval,seed "$RUN/rec-$v/metrics.json" \
     "" 0 "rec-$v" -- ++ "${REC_SETS[@]}" "recommender.codes=$RUN/tok-$tok/codes.json" "${tau[@]}" "${EVAL_SETS[@]}"
 done
 
