@@ -322,6 +322,7 @@ def section_header(run, lines):
         ("host", info.get("host")), ("letter binary", info.get("letter_bin")),
         ("git commit", info.get("git_commit")), ("config", info.get("config")),
         ("data", info.get("data_path")), ("last stage finished", info.get("updated")),
+        ("wall time of the last reproduce.sh call (s)", info.get("last_invocation_seconds")),
     ]
     lines.append(md_table(["run", "value"], rows))
     lines.append("")
@@ -401,6 +402,9 @@ def section_table1(run, lines):
             rows.append([name, "not run", "", "", "", "", *paper.get(name, (None,) * 4)])
     lines.append(md_table(header, rows))
     lines.append("")
+    if not paper:
+        lines.append(f"The papers report no numbers for dataset '{run.dataset}' (paper columns are empty).")
+        lines.append("")
     if run.dataset == "Beauty":
         r5, r10, n5, n10 = TIGER_PAPER_BEAUTY
         lines.append(f"TIGER's own paper reports on Beauty R@5 {r5:.4f}, R@10 {r10:.4f}, N@5 {n5:.4f}, "

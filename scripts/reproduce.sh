@@ -332,6 +332,17 @@ done
 T_END=$(date +%s)
 echo "pipeline done in $((T_END - T_START)) s ($RUN/timings.json)"
 [ "$DRY" = 1 ] && exit 0
+# Wall time of this invocation (stage times + hashing overhead; cached stages cost ~1 s each).
+"$PY" - "$TIMINGS" "$((T_END - T_START))" <<'EOF'
+import json, os, sys
+path, secs = sys.argv[1], int(sys.argv[2])
+with open(path) as f:
+    t = json.load(f)
+t.setdefault("run", {})["last_invocation_seconds"] = secs
+with open(path + ".tmp", "w") as f:
+    json.dump(t, f, indent=2)
+os.replace(path + ".tmp", path)
+EOF
 if [ "$NO_REPORT" = 0 ]; then
   "$PY" scripts/report.py "$RUN"
 fi
