@@ -320,8 +320,10 @@ def section_header(run, lines):
         ("dataset", run.dataset), ("budget", run.budget), ("device", info.get("device")),
         ("threads", info.get("threads")), ("CPU", f"{info.get('cpu', '?')} ({info.get('cores', '?')} cores)"),
         ("host", info.get("host")), ("letter binary", info.get("letter_bin")),
-        ("git commit", info.get("git_commit")), ("config", info.get("config")),
-        ("data", info.get("data_path")), ("last stage finished", info.get("updated")),
+        ("git commit", ", ".join(sorted({e.get("git_commit") or "?" for e in run.timings.get("stages", {}).values()}))
+         or info.get("git_commit")),
+        ("config", info.get("config")),
+        ("data", info.get("data_path")), ("timings.json updated", info.get("updated")),
         ("wall time of the last reproduce.sh call (s)", info.get("last_invocation_seconds")),
     ]
     lines.append(md_table(["run", "value"], rows))

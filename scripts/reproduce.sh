@@ -184,8 +184,10 @@ if status == "skipped":
     e["seconds"] = prev.get("seconds")
     e["finished"] = prev.get("finished", e["finished"])
     e["load_avg"] = prev.get("load_avg", e["load_avg"])
+    e["git_commit"] = prev.get("git_commit")
 else:
     e["seconds"] = float(secs)
+    e["git_commit"] = t["run"]["git_commit"]
 st[name] = e
 tmp = path + ".tmp"
 with open(tmp, "w") as f:
