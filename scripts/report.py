@@ -533,6 +533,8 @@ def section_timing(run, lines):
         status = e.get("status")
         if status == "skipped":
             status = "cached (time of the run that made it)"
+        elif status == "resumed":
+            status = "resumed (time after the resume only)"
         rows.append([name, e.get("subcommand"), status, fmt(secs, 1) if secs is not None else "—",
                      " ".join(e.get("load_avg", [])), e.get("finished"), f"`{(e.get('config_sha256') or '')[:16]}`"])
     rows.append(["**total**", "", "", fmt(total, 1), "", "", ""])

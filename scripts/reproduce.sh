@@ -253,9 +253,18 @@ stage() {
   rm -f "$hash_file"
   printf '== %-22s %s%s (log %s) load %s\n' "$name" "$sub" "${resume:+ --resume}" "$dir/$sub.log" \
     "$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo ?)"
-  local t0 t1 rc=0
+  local t0 t1 rc=0 status=ran
+  [ ${#resume[@]} -gt 0 ] && status=resumed
   t0=$(date +%s.%N)
   "${cmd[@]}" > "$dir/$sub.out" 2> "$dir/$sub.log" || rc=$?
+  if [ "$rc" != 0 ] && [ ${#resume[@]} -gt 0 ]; then
+    # The checkpoint could not be continued (e.g. a file of it is missing): start afresh once.
+    echo "   $name: --resume failed ($(grep -m1 '^error:' "$dir/$sub.log" || echo "exit $rc")); starting the stage afresh" >&2
+    find "$dir" -mindepth 1 -maxdepth 1 ! -name "$sub.resolved.json" ! -name "$sub.sha256.running" -exec rm -rf {} +
+    unset 'cmd[${#cmd[@]}-1]'  # drop --resume (always the last argument)
+    rc=0 status=ran
+    "${cmd[@]}" > "$dir/$sub.out" 2> "$dir/$sub.log" || rc=$?
+  fi
   t1=$(date +%s.%N)
   local secs
   secs=$("$PY" -c "print(round($t1 - $t0, 1))")
@@ -267,7 +276,7 @@ stage() {
     exit 1
   fi
   mv "$hash_file.running" "$hash_file"
-  record "$name" "$dir" "$sub" ran "$secs" "$h"
+  record "$name" "$dir" "$sub" "$status" "$secs" "$h"
   printf '   %-22s done in %s s\n' "$name" "$secs"
 }
 
