@@ -4,7 +4,7 @@
 #   -> train-recommender (5 variants) -> evaluate -> scripts/report.py (RUN_DIR/report.md).
 #
 #   scripts/reproduce.sh DATASET [--budget cpu|gpu|smoke] [--run-dir DIR] [--threads N]
-#                        [--device DEV] [--no-report] [--dry-run]
+#                        [--device DEV] [--set KEY=VALUE]... [--no-report] [--dry-run]
 #
 # DATASET   a folder of $DATA_ROOT (default ../shared/data): Beauty | Instruments, or tiny with
 #           DATA_ROOT=data (the bundled synthetic data). Settings: configs/<dataset>.json.
@@ -15,6 +15,8 @@
 #             restart, the 2+2-layer d_model 64 recommender for 1 epoch (tables in the report);
 #           gpu: the paper configuration, configs/<dataset>.json as is, --device cuda.
 # --run-dir default runs/reproduce-<DATASET>-<budget>.
+# --set     a config override for every stage, after the budget's (e.g. --set recommender.epochs=3);
+#           only the stages whose config sections it touches (and their downstream) re-run.
 #
 # Stages and run-directory layout (every stage has its own folder):
 #   data/<DATASET>/   cpu budget only: the user subset (scripts/subsample_users.py)
@@ -39,6 +41,7 @@ usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 die() { echo "reproduce.sh: error: $*" >&2; exit 2; }
 
 DS="" BUDGET=cpu RUN="" DEVICE="" NO_REPORT=0 DRY=0
+USER_SETS=()
 THREADS=${THREADS:-}
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -49,6 +52,7 @@ while [ $# -gt 0 ]; do
     --run-dir=*) RUN=${1#*=}; shift ;;
     --threads) [ $# -ge 2 ] || die "--threads needs a number"; THREADS=$2; shift 2 ;;
     --device) [ $# -ge 2 ] || die "--device needs a value"; DEVICE=$2; shift 2 ;;
+    --set) [ $# -ge 2 ] || die "--set needs KEY=VALUE"; USER_SETS+=("$2"); shift 2 ;;
     --no-report) NO_REPORT=1; shift ;;
     --dry-run) DRY=1; shift ;;
     -*) die "unknown option '$1' (see --help)" ;;
@@ -209,7 +213,7 @@ stage() {
   sets=("$@")
   local set_args=()
   local s
-  for s in "${DATA_SETS[@]}" "${sets[@]}"; do set_args+=(--set "$s"); done
+  for s in "${DATA_SETS[@]}" "${sets[@]}" "${USER_SETS[@]}"; do set_args+=(--set "$s"); done
   local extra="$sub ${args[*]} | device=$DEVICE"
   local dep
   for dep in $deps; do
