@@ -6,7 +6,7 @@
 #
 #   scripts/train_cf_baselines.sh [DATA_DIR] [RUNS_DIR]
 #
-# DATA_DIR defaults to ../shared/data, RUNS_DIR to runs/cf. Extra letter flags can be passed
+# DATA_DIR defaults to ../shared/data, RUNS_DIR to runs/cf. FROZEN=1 adds 2b (two more trainings). Extra letter flags can be passed
 # through LETTER_FLAGS (e.g. LETTER_FLAGS="--threads 2 --device cuda").
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,7 +37,9 @@ run official-knn train-cf --config configs/instruments.json --set "data.path=$DA
   --eval-vectors "$OFFICIAL" --out "$RUNS/official-knn"
 run ours-knn train-cf --config configs/instruments.json --set "data.path=$DATA/Instruments" \
   --eval-vectors "$RUNS/instruments/items.cf.npy" --out "$RUNS/ours-knn"
-#    b) a fresh SASRec body trained on the frozen vectors (same settings as 1.)
+#    b) a fresh SASRec body trained on the frozen vectors (same settings as 1.; two more
+#       trainings, skipped unless FROZEN=1)
+[ "${FROZEN:-0}" = 1 ] || exit 0
 run official-frozen train-cf --config configs/instruments.json --set "data.path=$DATA/Instruments" \
   --set "cf.init_items=$OFFICIAL" --set cf.freeze_items=true --out "$RUNS/official-frozen"
 run ours-frozen train-cf --config configs/instruments.json --set "data.path=$DATA/Instruments" \

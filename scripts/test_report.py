@@ -1,0 +1,255 @@
+#!/usr/bin/env python3
+"""Unit tests of scripts/report.py and scripts/update_readme_results.py on fixture JSON.
+
+    python3 scripts/test_report.py        (or: python3 -m unittest scripts/test_report.py)
+
+Standard library only; builds a fake run directory with the artifacts the stages write
+(shapes copied from real runs: cf/metrics.json, tok-*/stats.json + codes.json,
+rec-*/train_summary.json + metrics.json, timings.json, *.resolved.json) and checks the
+report's numbers, the "not run" rows, the paper columns and that every SVG is well-formed
+with titles, axis labels, tick labels and legends.
+"""
+import io
+import json
+import os
+import sys
+import tempfile
+import unittest
+import xml.etree.ElementTree as ET
+from contextlib import redirect_stdout
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import report  # noqa: E402
+import update_readme_results as urr  # noqa: E402
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def write(path, obj):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(obj, f)
+
+
+def metrics(r5, r10, n5, n10, users=1000):
+    return {"recall@5": r5, "recall@10": r10, "ndcg@5": n5, "ndcg@10": n10, "users": users,
+            "ci95": {"recall@10": [r10 - 0.01, r10 + 0.01]}}
+
+
+def make_run(d, dataset="Beauty", skip=()):
+    """A fixture run directory; stages listed in `skip` are left out."""
+    write(os.path.join(d, "timings.json"), {
+        "run": {"dataset": dataset, "budget": "cpu", "device": "cpu", "threads": 2, "cpu": "Test CPU",
+                "cores": 2, "letter_bin": "build/letter", "config": "configs/beauty.json",
+                "data_path": "runs/x/data/Beauty", "git_commit": "abc1234", "updated": "2026-01-01T00:00:00Z"},
+        "stages": {"cf": {"subcommand": "train-cf", "status": "ran", "seconds": 120.5,
+                          "config_sha256": "f" * 64, "load_avg": ["1.0", "1.1", "1.2"],
+                          "finished": "2026-01-01T00:00:00Z"},
+                   "tok-tiger": {"subcommand": "train-tokenizer", "status": "skipped", "seconds": 30.25,
+                                 "config_sha256": "e" * 64, "load_avg": [], "finished": "x"}}})
+    write(os.path.join(d, "cf", "metrics.json"), {
+        "test": {"recall@5": 0.0312, "recall@10": 0.0523, "ndcg@5": 0.0201, "ndcg@10": 0.0268, "users": 4000,
+                 "ci95": {"recall@5": [0.03, 0.033]}},
+        "history": [{"epoch": 1, "loss": 9.1, "valid_ndcg@10": 0.01},
+                    {"epoch": 2, "loss": 8.5, "valid_ndcg@10": 0.02}]})
+    write(os.path.join(d, "cf", "train-cf.resolved.json"),
+          {"config": {"cf": {"hidden": 32, "blocks": 2, "epochs": 8, "patience": 3, "lr": 0.003,
+                             "batch_size": 128, "loss": "ce"}}, "stage": "train-cf |"})
+    for i, m in enumerate(["tiger", "letter", "collab", "div"]):
+        if f"tok-{m}" in skip:
+            continue
+        write(os.path.join(d, f"tok-{m}", "stats.json"), {
+            "table4_overlap": 0.1 + i / 10, "table4_overlap_argmin": 0.11 + i / 10, "recon_mse": 0.002,
+            "code_levels": [{"level": 0, "used": 3, "size": 4, "usage": 0.75, "entropy_bits": 1.5,
+                             "perplexity": 2.83, "largest_bucket": 5},
+                            {"level": 1, "used": 4, "size": 4, "usage": 1.0, "entropy_bits": 2.0,
+                             "perplexity": 4.0, "largest_bucket": 3}],
+            "collisions": {"items": 9, "collisions_before": 4 + i, "collision_rate_before": (4 + i) / 9,
+                           "groups_before": 2, "max_group_before": 3, "reassigned": 4, "extra_level": i == 1,
+                           "extra_level_max": 2, "collisions_after": 0},
+            "training": {"epochs": 40, "train_seconds": 12.5,
+                         "history": [{"epoch": 10, "recon_mse": 0.004, "collision_rate": 0.3},
+                                     {"epoch": 20, "recon_mse": 0.002, "collision_rate": 0.2}]}})
+        # level-1 codes: 5 items on a, 3 on b, 1 on c (sorted counts 5, 3, 1)
+        codes = {str(k): [f"<a_{'x' if k < 5 else ('y' if k < 8 else 'z')}>", "<b_0>"] for k in range(9)}
+        write(os.path.join(d, f"tok-{m}", "codes.json"), codes)
+        write(os.path.join(d, f"tok-{m}", "train-tokenizer.resolved.json"),
+              {"config": {"tokenizer": {"levels": 2, "codebook_size": 4, "e_dim": 32, "epochs": 40, "lr": 0.004,
+                                        "schedule": "cosine", "warmup_epochs": 4, "batch_size": 1024,
+                                        "alpha": 0.02, "beta": 0.0001, "kmeans_restarts": 1}}, "stage": ""})
+    vals = {"tiger": (0.0401, 0.0611, 0.0250, 0.0322), "collab": (0.0402, 0.0622, 0.0251, 0.0333),
+            "div": (0.0403, 0.0633, 0.0252, 0.0344), "both": (0.0404, 0.0644, 0.0253, 0.0355),
+            "letter": (0.0405, 0.0655, 0.0254, 0.0366)}
+    for v, mv in vals.items():
+        if f"rec-{v}" in skip:
+            continue
+        write(os.path.join(d, f"rec-{v}", "metrics.json"), {"metrics": metrics(*mv), "users": 1000})
+        write(os.path.join(d, f"rec-{v}", "train_summary.json"), {
+            "best_epoch": 1, "epochs": [{"epoch": 1, "loss": 3.5, "valid_ndcg@10": 0.02, "evaluated": True},
+                                        {"epoch": 2, "loss": 3.1, "valid_ndcg@10": 0.025, "evaluated": True}]})
+        write(os.path.join(d, f"rec-{v}", "train-recommender.resolved.json"), {
+            "config": {"recommender": {"tau": 0.7 if v == "letter" else 1.0, "encoder_layers": 2,
+                                       "decoder_layers": 2, "d_model": 64, "heads": 4, "d_kv": 16, "d_ff": 256,
+                                       "epochs": 1, "batch_size": 256, "lr": 0.002, "softmax": "all",
+                                       "valid_users": 500}}, "stage": ""})
+
+
+class ReportTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.d = self.tmp.name
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def build(self, **kw):
+        make_run(self.d, **kw)
+        with redirect_stdout(io.StringIO()):
+            report.main([self.d])
+        with open(os.path.join(self.d, "report.md")) as f:
+            return f.read()
+
+    def row(self, text, start):
+        rows = [ln for ln in text.splitlines() if ln.startswith("| " + start)]
+        self.assertTrue(rows, f"no table row starting with {start!r}")
+        return [c.strip() for c in rows[0].strip("|").split("|")]
+
+    def test_table1_values_and_paper_columns(self):
+        text = self.build()
+        sas = self.row(text, "SASRec (train-cf)")
+        self.assertEqual(sas[1:6], ["0.0312", "0.0523", "0.0201", "0.0268", "4000"])
+        self.assertEqual(sas[6:10], ["0.0380", "0.0588", "0.0246", "0.0313"])  # LETTER Table 1, Beauty
+        lt = self.row(text, "LETTER-TIGER")
+        self.assertEqual(lt[1:5], ["0.0405", "0.0655", "0.0254", "0.0366"])
+        self.assertEqual(lt[6:10], ["0.0431", "0.0672", "0.0277", "0.0364"])
+        tg = self.row(text, "TIGER |")
+        self.assertEqual(tg[1:5], ["0.0401", "0.0611", "0.0250", "0.0322"])
+        self.assertIn("0.0655 [0.0555, 0.0755]", text)  # bootstrap interval of LETTER-TIGER R@10
+
+    def test_table2_rows_and_tau(self):
+        text = self.build()
+        r = self.row(text, "+ collaborative reg.")
+        self.assertEqual(r[1:5], ["tok-collab", "1.00", "0.0622", "0.0333"])
+        self.assertEqual(r[6:8], ["0.0660", "0.0351"])
+        r = self.row(text, "+ ranking-guided loss")
+        self.assertEqual(r[1:5], ["tok-letter", "0.70", "0.0655", "0.0366"])
+
+    def test_missing_stages_are_not_run(self):
+        text = self.build(skip=("rec-div", "tok-div", "rec-letter"))
+        self.assertEqual(self.row(text, "+ diversity reg.")[3], "not run")
+        self.assertEqual(self.row(text, "LETTER-TIGER")[1], "not run")
+        self.assertEqual(self.row(text, "diversity only (alpha = 0)")[1], "not run")
+
+    def test_tokenizer_tables(self):
+        text = self.build()
+        r = self.row(text, "LETTER (collab. + diversity) | 0.2")
+        self.assertEqual(r[1:3], ["0.2000", "0.2100"])
+        self.assertEqual(r[6], "0.3312")  # paper Table 4, Beauty
+        col = self.row(text, "diversity only (alpha = 0) | 9")
+        self.assertEqual(col[1:5], ["9", "7", "77.78%", "2"])
+        self.assertIn("| 3 / 4 | 75.0% |", text)
+
+    def test_timing_table(self):
+        text = self.build()
+        r = self.row(text, "cf |")
+        self.assertEqual(r[1:4], ["train-cf", "ran", "120.5"])
+        self.assertIn("`ffffffffffffffff`", r[6])
+        tot = self.row(text, "**total**")
+        self.assertEqual(tot[3], "150.8")  # 120.5 + 30.25 (cached stages keep their time)
+
+    def test_svgs_well_formed_with_labels(self):
+        self.build()
+        for name in ("fig_code_freq.svg", "fig_cf_curves.svg", "fig_tokenizer_curves.svg", "fig_rec_curves.svg"):
+            root = ET.parse(os.path.join(self.d, name)).getroot()
+            texts = [t.text or "" for t in root.iter(SVG + "text")]
+            self.assertTrue(any("epoch" in t or "code rank" in t for t in texts), name)
+            self.assertGreaterEqual(len(list(root.iter(SVG + "polyline"))), 1, name)
+        root = ET.parse(os.path.join(self.d, "fig_code_freq.svg")).getroot()
+        texts = [t.text or "" for t in root.iter(SVG + "text")]
+        self.assertIn("TIGER (plain RQ-VAE): 3 codes used", texts)
+        self.assertIn("items per code (log scale)", texts)
+        for tick in ("1", "10"):
+            self.assertIn(tick, texts)
+        # the line of the first tokenizer goes through the sorted counts 5, 3, 1
+        pl = next(root.iter(SVG + "polyline")).get("points").split()
+        self.assertEqual(len(pl), 3)
+        ys = [float(p.split(",")[1]) for p in pl]
+        self.assertTrue(ys[0] < ys[1] < ys[2])  # SVG y grows downwards
+
+    def test_empty_panel_says_no_data(self):
+        make_run(self.d, skip=("rec-tiger", "rec-collab", "rec-div", "rec-both", "rec-letter"))
+        with redirect_stdout(io.StringIO()):
+            report.main([self.d])
+        root = ET.parse(os.path.join(self.d, "fig_rec_curves.svg")).getroot()
+        self.assertIn("no data in the artifacts", [t.text for t in root.iter(SVG + "text")])
+
+    def test_errors(self):
+        with self.assertRaises(SystemExit) as e:
+            report.build_report(os.path.join(self.d, "missing"))
+        self.assertIn("not a directory", str(e.exception))
+        with self.assertRaises(SystemExit) as e:
+            report.build_report(self.d)
+        self.assertIn("holds no reproduce.sh artifacts", str(e.exception))
+        write(os.path.join(self.d, "cf", "metrics.json"), {})
+        with open(os.path.join(self.d, "cf", "metrics.json"), "w") as f:
+            f.write("{broken")
+        with self.assertRaises(SystemExit) as e:
+            report.build_report(self.d)
+        self.assertIn("not valid JSON", str(e.exception))
+
+    def test_nice_ticks(self):
+        self.assertEqual(report.nice_ticks(0, 1), [0, 0.2, 0.4, 0.6, 0.8, 1.0])
+        self.assertEqual(report.nice_ticks(1, 30), [0, 10, 20, 30])
+        t = report.nice_ticks(0.0123, 0.0456)
+        self.assertLessEqual(t[0], 0.0123)
+        self.assertGreaterEqual(t[-1], 0.0456)
+        self.assertEqual(len(report.nice_ticks(5, 5)), len(set(report.nice_ticks(5, 5))))
+        with self.assertRaises(ValueError):
+            report.nice_ticks(0, float("nan"))
+
+    def test_tick_labels(self):
+        self.assertEqual(report.tick_label(0), "0")
+        self.assertEqual(report.tick_label(0.25), "0.25")
+        self.assertEqual(report.tick_label(1000.0), "1000")
+        self.assertEqual(report.tick_label(1e-5), "1e-05")
+
+
+class UpdateReadmeTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.d = self.tmp.name
+        make_run(os.path.join(self.d, "run"))
+        with redirect_stdout(io.StringIO()):
+            report.main([os.path.join(self.d, "run")])
+        self.report = os.path.join(self.d, "run", "report.md")
+        self.readme = os.path.join(self.d, "README.md")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_replaces_between_markers_and_is_idempotent(self):
+        with open(self.readme, "w") as f:
+            f.write(f"# x\n\nintro\n\n{urr.BEGIN}\nold text\n{urr.END}\n\n## Later\nkeep\n")
+        with redirect_stdout(io.StringIO()):
+            urr.main([self.report, "--readme", self.readme])
+        with open(self.readme) as f:
+            first = f.read()
+        self.assertNotIn("old text", first)
+        self.assertIn("## Later\nkeep\n", first)
+        self.assertIn("| LETTER-TIGER | 0.0405 | 0.0655 |", first)
+        self.assertIn("scripts/update_readme_results.py", first)
+        with redirect_stdout(io.StringIO()):
+            urr.main([self.report, "--readme", self.readme])
+        with open(self.readme) as f:
+            self.assertEqual(f.read(), first)
+
+    def test_missing_markers_is_an_error(self):
+        with open(self.readme, "w") as f:
+            f.write("# x\n")
+        with self.assertRaises(SystemExit) as e:
+            urr.main([self.report, "--readme", self.readme])
+        self.assertIn(urr.BEGIN, str(e.exception))
+
+
+if __name__ == "__main__":
+    unittest.main()
