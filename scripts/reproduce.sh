@@ -9,10 +9,10 @@
 # DATASET   a folder of $DATA_ROOT (default ../shared/data): Beauty | Instruments, or tiny with
 #           DATA_ROOT=data (the bundled synthetic data). Settings: configs/<dataset>.json.
 # --budget  smoke: configs/tiny.json's sizes with short schedules (about 1-2 minutes on 2 cores);
-#           cpu (default): fits 60 minutes on a 2-core CPU: a seeded subset of CPU_USERS users
-#             (default 4000, all items kept), TF-IDF embeddings (128-d; EMB_NPY=FILE imports
-#             precomputed ones instead), SASRec 8 epochs, tokenizers 40 epochs with one k-means
-#             restart, the 2+2-layer d_model 64 recommender for 1 epoch (tables in the report);
+#           cpu (default): fits 60 minutes on a 2-core CPU: all users (CPU_USERS=N: a seeded
+#             subset of N users, all items kept), TF-IDF embeddings (128-d; EMB_NPY=FILE imports
+#             precomputed ones instead), SASRec up to 25 epochs, tokenizers 100 epochs with one
+#             k-means restart, the 2+2-layer d_model 64 recommender for 1 epoch (tables in the report);
 #           gpu: the paper configuration, configs/<dataset>.json as is, --device cuda.
 # --run-dir default runs/reproduce-<DATASET>-<budget>.
 # --set     a config override for every stage, after the budget's (e.g. --set recommender.epochs=3);
@@ -98,13 +98,15 @@ case "$BUDGET" in
     REC_SETS=(recommender.epochs=2 recommender.valid_users=200)
     ;;
   cpu)
-    CPU_USERS=${CPU_USERS:-4000}
-    DATA_PATH=$RUN/data/$DS
-    DATA_SETS=(data.kcore=0)  # the subset keeps every item id (see subsample_users.py)
+    CPU_USERS=${CPU_USERS:-all}
+    if [ "$CPU_USERS" != all ]; then
+      DATA_PATH=$RUN/data/$DS
+      DATA_SETS=(data.kcore=0)  # the subset keeps every item id (see subsample_users.py)
+    fi
     EMBED_SETS=(embed.encoder=tfidf embed.dim=128)
-    CF_SETS=(cf.epochs=8 cf.lr=0.003 cf.patience=3)
-    TOK_SETS=(tokenizer.epochs=40 tokenizer.eval_every=10 tokenizer.kmeans_restarts=1
-              tokenizer.lr=0.004 tokenizer.warmup_epochs=4 tokenizer.schedule=cosine)
+    CF_SETS=(cf.epochs=25 cf.lr=0.003 cf.patience=5)
+    TOK_SETS=(tokenizer.epochs=100 tokenizer.eval_every=25 tokenizer.kmeans_restarts=1
+              tokenizer.lr=0.004 tokenizer.warmup_epochs=5 tokenizer.schedule=cosine)
     # The CPU model of scripts/run_recommender_cpu.sh (2+2 layers, d_model 64, 4 x 16 heads).
     REC_SETS=(recommender.encoder_layers=2 recommender.decoder_layers=2 recommender.d_model=64
               recommender.heads=4 recommender.d_kv=16 recommender.d_ff=256 recommender.epochs=1
@@ -288,7 +290,7 @@ echo "reproduce $DS, budget $BUDGET, device $DEVICE, threads $THREADS, run dir $
 
 # ---------------------------------------------------------------------------------------
 # 0. cpu budget: the user subset (a stage with its own hash: source file, users, seed).
-if [ "$BUDGET" = cpu ]; then
+if [ "$BUDGET" = cpu ] && [ "$CPU_USERS" != all ]; then
   SUB_DIR=$RUN/data/$DS
   mkdir -p "$SUB_DIR"
   src_sum=$(sha256sum "$SRC/$DS.inter.json" | cut -c1-64)
@@ -308,7 +310,7 @@ if [ "$BUDGET" = cpu ]; then
   fi
 fi
 SUBDEP=""
-[ "$BUDGET" = cpu ] && SUBDEP=subset
+[ "$BUDGET" = cpu ] && [ "$CPU_USERS" != all ] && SUBDEP=subset
 
 # 1. embed (item text -> items.emb.npy; or the imported vectors)
 stage embed "$RUN/embed" embed data,embed,seed "$RUN/embed/items.emb.npy" "" 1 "$SUBDEP" -- \
