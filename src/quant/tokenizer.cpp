@@ -55,8 +55,9 @@ std::vector<std::string> apply_preset(TokenizerOptions& t, const std::string& pr
     p.schedule = "constant";
     p.eval_every = 2000;
   } else if (preset == "quick") {
-    // Found on Beauty MiniLM embeddings (NOTES-issue-5.md, README "Tokenizer"): reaches the
-    // paper schedule's reconstruction and collision rate in a tenth of the time.
+    // A tenth of the paper's epochs with warm-up, a higher peak lr and cosine decay. Whether
+    // it matches the paper schedule's reconstruction and collision rate on Beauty MiniLM
+    // embeddings is still to be measured (issue #5; README "Tokenizer").
     p.epochs = 800;
     p.lr = 4e-3;
     p.warmup_epochs = 20;
