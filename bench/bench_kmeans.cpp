@@ -21,14 +21,6 @@
 using namespace letter;
 using namespace letter::quant;
 
-namespace {
-std::string loadavg() {
-  std::ifstream in("/proc/loadavg");
-  std::string a, b, c;
-  in >> a >> b >> c;
-  return a + " " + b + " " + c;
-}
-}  // namespace
 
 int main(int argc, char** argv) {
   int64_t n = 12101, k = 256, dim = 32, threads = 0;
@@ -44,7 +36,7 @@ int main(int argc, char** argv) {
   set_threads(threads);
   nlohmann::json out;
   out["bench"] = "kmeans";
-  out["load_before"] = loadavg();
+  out["load_before"] = load_average();
   // Data: a mixture of 64 Gaussian blobs of very different sizes (Zipf weights), so that the
   // argmin assignment violates the bounds badly, plus isotropic noise.
   auto gen = at::detail::createCPUGenerator(3);
@@ -108,7 +100,7 @@ int main(int argc, char** argv) {
   Timer div;
   for (int l = 0; l < 4; ++l) kmeans(codes, q);
   out["diversity_refresh_4_levels_seconds"] = div.seconds();
-  out["load_after"] = loadavg();
+  out["load_after"] = load_average();
   out["machine"] = machine_description(torch::kCPU);
   std::cout << out.dump(2) << std::endl;
   return 0;

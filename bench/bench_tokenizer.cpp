@@ -25,12 +25,6 @@ using namespace letter;
 
 namespace {
 
-std::string loadavg() {
-  std::ifstream in("/proc/loadavg");
-  std::string a, b, c;
-  in >> a >> b >> c;
-  return a + " " + b + " " + c;
-}
 
 nlohmann::json run_case(const std::string& name, int64_t n, int64_t dim, int64_t epochs, double sgemm) {
   TokenizerOptions t;
@@ -105,7 +99,7 @@ int main(int argc, char** argv) {
   torch::Device dev(torch::kCPU);
   nlohmann::json out;
   out["bench"] = "tokenizer";
-  out["load_before"] = loadavg();
+  out["load_before"] = load_average();
   const double sgemm_before = measure_sgemm_gflops(dev);
   nlohmann::json cases = nlohmann::json::array();
   if (which == "a" || which == "all") cases.push_back(run_case("a: 4096-d, paper layers", items, 4096, epochs, sgemm_before));
@@ -114,7 +108,7 @@ int main(int argc, char** argv) {
   out["cases"] = cases;
   out["sgemm_gflops_before"] = sgemm_before;
   out["sgemm_gflops_after"] = sgemm_after;
-  out["load_after"] = loadavg();
+  out["load_after"] = load_average();
   out["peak_rss_mib"] = peak_rss_mib();
   out["machine"] = machine_description(dev);
   std::cout << out.dump(2) << std::endl;

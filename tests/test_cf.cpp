@@ -24,6 +24,8 @@
 #include "test_util.h"
 
 using namespace letter;
+using test::run_cli;
+using test::error_of;
 
 namespace {
 
@@ -70,15 +72,6 @@ CfOptions model_options(int64_t hidden, int64_t heads, int64_t max_len) {
   return o;
 }
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 /// Training tests run single-threaded: the tiny model's ops are far too small to gain from
 /// intra-op threads, and on a loaded machine OpenMP barriers between two threads can slow
@@ -526,16 +519,6 @@ TEST_F(CfErrors, InitItemsWithWrongShape) {
 // CLI.
 
 namespace {
-struct CliResult {
-  int code;
-  std::string out, err;
-};
-CliResult run_cli(std::vector<std::string> args) {
-  args.insert(args.begin(), "letter");
-  std::ostringstream out, err;
-  int code = cli::run(args, out, err);
-  return {code, out.str(), err.str()};
-}
 }  // namespace
 
 TEST_F(CfCli, TrainWritesArtifactsAndResumes) {

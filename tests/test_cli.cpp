@@ -10,19 +10,7 @@
 #include "test_util.h"
 
 using namespace letter;
-
-namespace {
-struct Result {
-  int code;
-  std::string out, err;
-};
-Result run_cli(std::vector<std::string> args) {
-  args.insert(args.begin(), "letter");
-  std::ostringstream out, err;
-  int code = cli::run(args, out, err);
-  return {code, out.str(), err.str()};
-}
-}  // namespace
+using test::run_cli;
 
 TEST(Cli, HelpAndVersion) {
   auto r = run_cli({"--help"});

@@ -14,6 +14,7 @@
 #include "test_util.h"
 
 using namespace letter;
+using test::error_of;
 
 namespace {
 
@@ -45,15 +46,6 @@ Dataset small_dataset(std::vector<std::vector<int64_t>> seqs, int64_t n_items) {
   return ds;
 }
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 }  // namespace
 

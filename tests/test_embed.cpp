@@ -28,19 +28,12 @@
 #include "test_util.h"
 
 using namespace letter;
+using test::run_cli;
+using test::error_of;
 using namespace letter::embed;
 
 namespace {
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 std::string join_words(const std::vector<std::string>& w) {
   std::string s;
@@ -755,17 +748,6 @@ TEST(EmbedPipeline, ImportNpyChecks) {
 }
 
 namespace {
-struct CliResult {
-  int code;
-  std::string out, err;
-};
-CliResult run_cli(std::vector<std::string> args) {
-  args.insert(args.begin(), "letter");
-  std::ostringstream out, err;
-  int code = cli::run(args, out, err);
-  torch::set_num_threads(2);
-  return {code, out.str(), err.str()};
-}
 }  // namespace
 
 TEST(EmbedCli, TfidfOnTinyImportAndErrors) {

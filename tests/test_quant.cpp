@@ -35,19 +35,12 @@
 #include "test_util.h"
 
 using namespace letter;
+using test::run_cli;
+using test::error_of;
 using namespace letter::quant;
 
 namespace {
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 std::vector<double> random_costs(std::mt19937_64& rng, int64_t n) {
   std::uniform_real_distribution<double> u(0.0, 10.0);
@@ -148,17 +141,6 @@ TokenizerOptions tiny_options() {
   return t;
 }
 
-struct CliResult {
-  int code;
-  std::string out, err;
-};
-
-CliResult run_cli(std::vector<std::string> args) {
-  args.insert(args.begin(), "letter");
-  std::ostringstream out, err;
-  int code = cli::run(args, out, err);
-  return {code, out.str(), err.str()};
-}
 
 }  // namespace
 

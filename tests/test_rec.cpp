@@ -35,6 +35,8 @@
 #include "test_util.h"
 
 using namespace letter;
+using test::error_of;
+using test::run_cli;
 using namespace letter::rec;
 
 namespace {
@@ -138,27 +140,6 @@ T5Options tiny_t5(int64_t vocab) {
   return o;
 }
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
-
-struct CliResult {
-  int code;
-  std::string out, err;
-};
-CliResult run_cli(std::vector<std::string> args) {
-  args.insert(args.begin(), "letter");
-  std::ostringstream out, err;
-  int code = cli::run(args, out, err);
-  torch::set_num_threads(1);
-  return {code, out.str(), err.str()};
-}
 
 // Training tests run single-threaded: as fast as two threads on a quiet machine, far faster
 // on a loaded one, and bitwise reproducible either way.

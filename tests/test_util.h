@@ -1,12 +1,20 @@
-// Test helpers: a self-deleting temporary folder, and paths of the bundled data.
+// Test helpers: a self-deleting temporary folder, paths of the bundled data, the message of
+// a thrown letter::Error, and the CLI run in-process.
 #pragma once
 
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include <unistd.h>
+
+#include <torch/torch.h>
+
+#include "cli/app.h"
+#include "letter/common/error.h"
 
 namespace letter::test {
 
@@ -40,6 +48,34 @@ inline std::string tiny_dir() { return std::string(LETTER_SOURCE_DIR) + "/data/t
 /// The real datasets beside the checkout (may be absent: tests then skip).
 inline std::string shared_data(const std::string& rel) {
   return std::string(LETTER_SOURCE_DIR) + "/../shared/data/" + rel;
+}
+
+/// The message of the letter::Error that f() throws; "" when it throws none.
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+/// Exit code and output of one `letter ...` run in-process.
+struct CliResult {
+  int code;
+  std::string out, err;
+};
+
+/// Runs the CLI on `args` (without the program name). The CLI sets the process-wide thread
+/// count from --threads; the caller's count is restored afterwards.
+inline CliResult run_cli(std::vector<std::string> args) {
+  const int threads = torch::get_num_threads();
+  args.insert(args.begin(), "letter");
+  std::ostringstream out, err;
+  const int code = cli::run(args, out, err);
+  torch::set_num_threads(threads);
+  return {code, out.str(), err.str()};
 }
 
 }  // namespace letter::test

@@ -49,4 +49,11 @@ nlohmann::json machine_description(const torch::Device& device) {
   return j;
 }
 
+std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  if (!(in >> a >> b >> c)) return "";
+  return a + " " + b + " " + c;
+}
+
 }  // namespace letter

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <sstream>
 
 #include "letter/common/error.h"
@@ -80,6 +81,33 @@ nlohmann::json read_json_file(const std::string& path, const std::string& what) 
 std::string join(const std::string& dir, const std::string& name) {
   if (dir.empty()) return name;
   return (fs::path(dir) / name).string();
+}
+
+std::ifstream open_binary_input(const std::string& path, int64_t* size) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  LETTER_CHECK(fs::exists(st), path, ": file not found",
+               ec ? " (" + ec.message() + ")" : std::string());
+  LETTER_CHECK(fs::is_regular_file(st), path, ": not a regular file");
+  const std::uintmax_t n = fs::file_size(path, ec);
+  LETTER_CHECK(!ec, path, ": cannot get the file size: ", ec.message());
+  LETTER_CHECK(n <= static_cast<std::uintmax_t>(std::numeric_limits<int64_t>::max()), path,
+               ": file too large");
+  std::ifstream in(path, std::ios::binary);
+  LETTER_CHECK(in.is_open(), path, ": cannot open: ", std::strerror(errno));
+  *size = static_cast<int64_t>(n);
+  return in;
+}
+
+void read_exact(std::ifstream& in, int64_t offset, char* dst, int64_t n, const std::string& path,
+                const std::string& what) {
+  if (n == 0) return;
+  in.clear();
+  in.seekg(offset);
+  in.read(dst, n);
+  LETTER_CHECK(in.gcount() == n, path, ": read error in ", what, ": expected ", n,
+               " bytes at offset ", offset, ", got ", in.gcount(),
+               " (was the file modified while reading?)");
 }
 
 }  // namespace letter

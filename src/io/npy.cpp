@@ -80,35 +80,6 @@ std::string shape_repr(const std::vector<int64_t>& shape) {
   return s + ")";
 }
 
-/// Opens `path` for binary reading; stores its size in `size`. Errors name the file.
-std::ifstream open_input(const std::string& path, int64_t* size) {
-  std::error_code ec;
-  const fs::file_status st = fs::status(path, ec);
-  LETTER_CHECK(fs::exists(st), path, ": file not found",
-               ec ? " (" + ec.message() + ")" : std::string());
-  LETTER_CHECK(fs::is_regular_file(st), path, ": not a regular file");
-  const std::uintmax_t n = fs::file_size(path, ec);
-  LETTER_CHECK(!ec, path, ": cannot get the file size: ", ec.message());
-  LETTER_CHECK(n <= static_cast<std::uintmax_t>(std::numeric_limits<int64_t>::max()), path,
-               ": file too large");
-  std::ifstream in(path, std::ios::binary);
-  LETTER_CHECK(in.is_open(), path, ": cannot open: ", std::strerror(errno));
-  *size = static_cast<int64_t>(n);
-  return in;
-}
-
-/// Reads exactly `n` bytes at `offset` (the caller has checked they lie inside the file).
-void read_exact(std::ifstream& in, int64_t offset, char* dst, int64_t n, const std::string& path,
-                const char* what) {
-  if (n == 0) return;
-  in.clear();
-  in.seekg(offset);
-  in.read(dst, n);
-  LETTER_CHECK(in.gcount() == n, path, ": read error in ", what, ": expected ", n,
-               " bytes at offset ", offset, ", got ", in.gcount(),
-               " (was the file modified while reading?)");
-}
-
 uint64_t load_le(const std::string& bytes, size_t pos, size_t width) {
   uint64_t v = 0;
   for (size_t i = 0; i < width; ++i) {
@@ -376,13 +347,13 @@ std::string encode_npy_header(const std::string& descr, const std::vector<int64_
 
 NpyHeader read_npy_header(const std::string& path) {
   int64_t size = 0;
-  std::ifstream in = open_input(path, &size);
+  std::ifstream in = open_binary_input(path, &size);
   return parse_npy_header(in, size, path);
 }
 
 torch::Tensor read_npy(const std::string& path) {
   int64_t size = 0;
-  std::ifstream in = open_input(path, &size);
+  std::ifstream in = open_binary_input(path, &size);
   const NpyHeader h = parse_npy_header(in, size, path);
   const NpyType& type = lookup_descr(h.descr, path);
   LETTER_CHECK(!h.fortran_order, path,

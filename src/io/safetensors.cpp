@@ -69,35 +69,6 @@ std::string shape_str(const std::vector<int64_t>& shape) {
   return s + "]";
 }
 
-/// Opens `path` for binary reading; stores its size in `size`. Errors name the file.
-std::ifstream open_input(const std::string& path, int64_t* size) {
-  std::error_code ec;
-  const fs::file_status st = fs::status(path, ec);
-  LETTER_CHECK(fs::exists(st), path, ": file not found",
-               ec ? " (" + ec.message() + ")" : std::string());
-  LETTER_CHECK(fs::is_regular_file(st), path, ": not a regular file");
-  const std::uintmax_t n = fs::file_size(path, ec);
-  LETTER_CHECK(!ec, path, ": cannot get the file size: ", ec.message());
-  LETTER_CHECK(n <= static_cast<std::uintmax_t>(std::numeric_limits<int64_t>::max()), path,
-               ": file too large");
-  std::ifstream in(path, std::ios::binary);
-  LETTER_CHECK(in.is_open(), path, ": cannot open: ", std::strerror(errno));
-  *size = static_cast<int64_t>(n);
-  return in;
-}
-
-/// Reads exactly `n` bytes at `offset` (the caller has checked they lie inside the file).
-void read_exact(std::ifstream& in, int64_t offset, char* dst, int64_t n, const std::string& path,
-                const std::string& what) {
-  if (n == 0) return;
-  in.clear();
-  in.seekg(offset);
-  in.read(dst, n);
-  LETTER_CHECK(in.gcount() == n, path, ": read error in ", what, ": expected ", n,
-               " bytes at offset ", offset, ", got ", in.gcount(),
-               " (was the file modified while reading?)");
-}
-
 const StType* lookup_name(const std::string& name) {
   for (const StType& t : kStTypes) {
     if (name == t.name) return &t;
@@ -228,7 +199,7 @@ const torch::Tensor* SafetensorsFile::find(const std::string& name) const {
 
 SafetensorsFile read_safetensors(const std::string& path) {
   int64_t size = 0;
-  std::ifstream in = open_input(path, &size);
+  std::ifstream in = open_binary_input(path, &size);
   LETTER_CHECK(size >= 8, path, ": truncated .safetensors file: ", size,
                " bytes, the header length field alone needs 8");
   unsigned char len_bytes[8];

@@ -2,6 +2,8 @@
 // reports its achieved GFLOP/s against) and a machine description for bench JSON.
 #pragma once
 
+#include <string>
+
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
@@ -13,5 +15,9 @@ double measure_sgemm_gflops(const torch::Device& device, int64_t n = 2048, doubl
 
 /// {"cpu": model name, "cores": N, "threads": T, "torch": version, "device": ..., "gpu": name}.
 nlohmann::json machine_description(const torch::Device& device);
+
+/// The 1, 5 and 15 minute load averages of /proc/loadavg as "a b c" ("" where unavailable),
+/// recorded next to throughput figures measured on a shared machine.
+std::string load_average();
 
 }  // namespace letter

@@ -39,4 +39,13 @@ nlohmann::json read_json_file(const std::string& path, const std::string& what =
 /// `dir` + "/" + `name`, or `name` when `dir` is empty.
 std::string join(const std::string& dir, const std::string& name);
 
+/// Opens `path` for binary reading and stores its size in `size`. Errors name the file
+/// (missing, not a regular file, unreadable).
+std::ifstream open_binary_input(const std::string& path, int64_t* size);
+
+/// Reads exactly `n` bytes at `offset` of `in` (the caller has checked that they lie inside
+/// the file); `what` names the part in the error ("the header").
+void read_exact(std::ifstream& in, int64_t offset, char* dst, int64_t n, const std::string& path,
+                const std::string& what);
+
 }  // namespace letter
