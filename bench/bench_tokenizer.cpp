@@ -9,12 +9,15 @@
 // Usage: bench_tokenizer [--case a|b|all] [--epochs N] [--threads T] [--items N]
 // Prints one JSON object.
 #include <cstdio>
+#include <cstdlib>
+#include <memory>
 #include <fstream>
 #include <iostream>
 #include <string>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <nlohmann/json.hpp>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include "letter/common/bench.h"
@@ -41,8 +44,13 @@ nlohmann::json run_case(const std::string& name, int64_t n, int64_t dim, int64_t
   (void)init;
   std::vector<double> times, cluster;
   nlohmann::json losses = nlohmann::json::array(), phases = nlohmann::json::array();
+  // LETTER_PROFILE=FILE: a Chrome trace of the second epoch (LibTorch's op profiler).
+  const char* profile = std::getenv("LETTER_PROFILE");
   for (int64_t e = 0; e < epochs; ++e) {
+    std::unique_ptr<torch::autograd::profiler::RecordProfile> prof;
+    if (profile != nullptr && e == 1) prof = std::make_unique<torch::autograd::profiler::RecordProfile>(std::string(profile));
     auto st = tr.train_epoch(e);
+    prof.reset();
     times.push_back(st.seconds);
     cluster.push_back(st.cluster_seconds);
     losses.push_back(st.loss);

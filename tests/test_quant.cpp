@@ -306,6 +306,28 @@ TEST(QuantKMeans, ConstrainedSizesAlwaysHold) {
   }
 }
 
+TEST(QuantKMeans, ParallelRestartsMatchOneThread) {
+  // Restarts run one per thread; the kept result must not depend on the thread count.
+  auto x = torch::randn({400, 6}, torch::TensorOptions().dtype(torch::kFloat32)) * 3;
+  KMeansOptions o;
+  o.k = 12;
+  o.n_init = 5;
+  o.size_min = 20;
+  o.size_max = 50;
+  o.seed = 17;
+  const int before = torch::get_num_threads();
+  torch::set_num_threads(1);
+  auto one = kmeans(x, o);
+  torch::set_num_threads(2);
+  auto two = kmeans(x, o);
+  torch::set_num_threads(before);
+  EXPECT_TRUE(torch::equal(one.labels, two.labels));
+  EXPECT_TRUE(torch::equal(one.centers, two.centers));
+  EXPECT_EQ(one.inertia, two.inertia);
+  o.n_init = 1;  // more restarts never keep a worse result than the first alone
+  EXPECT_LE(one.inertia, kmeans(x, o).inertia);
+}
+
 TEST(QuantKMeans, BadInputs) {
   KMeansOptions o;
   o.k = 10;

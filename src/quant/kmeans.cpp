@@ -98,8 +98,9 @@ KMeansResult kmeans(const torch::Tensor& x_in, const KMeansOptions& o) {
   auto xd = x.to(torch::kFloat64);
   const double tol = o.tol * (xd - xd.mean(0, true)).pow(2).mean().item<double>();
 
-  std::vector<double> prices;  // dual prices carried across Lloyd iterations (warm start)
-  auto assign = [&](const torch::Tensor& centers, double& inertia) {
+  // `prices`: the transport solver's dual prices, carried across one restart's Lloyd
+  // iterations (warm start).
+  auto assign = [&](const torch::Tensor& centers, double& inertia, std::vector<double>& prices) {
     auto dist = squared_distances(x, centers).contiguous();  // (N, K) float64
     std::vector<int64_t> labels;
     if (constrained) {
@@ -124,17 +125,18 @@ KMeansResult kmeans(const torch::Tensor& x_in, const KMeansOptions& o) {
     return torch::where(empty, old, centers);
   };
 
-  KMeansResult best;
-  best.inertia = std::numeric_limits<double>::infinity();
-  for (int64_t r = 0; r < o.n_init; ++r) {
+  // Restarts are independent (own seed each), so they run in parallel, one single-threaded
+  // restart per thread; the result does not depend on the thread count.
+  std::vector<KMeansResult> runs(o.n_init);
+  for_each_parallel(o.n_init, /*parallel=*/true, [&](int64_t r) {
     const uint64_t seed = derive_seed(o.seed, "kmeans.restart." + std::to_string(r));
     auto centers = kmeans_pp_init(x, k, seed);
-    prices.clear();
+    std::vector<double> prices;
     torch::Tensor labels;
     double inertia = 0;
     int64_t it = 0;
     for (; it < o.max_iter; ++it) {
-      labels = assign(centers, inertia);
+      labels = assign(centers, inertia, prices);
       auto next = update(labels, centers);
       const double shift = (next - centers).pow(2).sum().item<double>();
       centers = next;
@@ -144,14 +146,16 @@ KMeansResult kmeans(const torch::Tensor& x_in, const KMeansOptions& o) {
       }
     }
     // Final E-step so that labels and inertia match the returned centers.
-    labels = assign(centers, inertia);
-    if (inertia < best.inertia) {
-      best.centers = centers;
-      best.labels = labels;
-      best.inertia = inertia;
-      best.iterations = it;
-    }
-  }
+    labels = assign(centers, inertia, prices);
+    runs[r].centers = centers;
+    runs[r].labels = labels;
+    runs[r].inertia = inertia;
+    runs[r].iterations = it;
+  });
+  KMeansResult best;
+  best.inertia = std::numeric_limits<double>::infinity();
+  for (auto& run : runs)  // lowest inertia; the first restart on ties
+    if (run.inertia < best.inertia) best = std::move(run);
   return best;
 }
 

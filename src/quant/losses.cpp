@@ -76,8 +76,8 @@ torch::Tensor diversity_loss(const torch::Tensor& codebook, const torch::Tensor&
   auto ec = codebook.index_select(0, c);         // (B', D), gradient to the used codes
   auto logits = torch::mm(ec, codebook.t());     // (B', K)
   // Exclude the code itself: the official code sets s_c = -1e12 before the softmax.
-  auto self = torch::zeros_like(logits, torch::kBool).scatter_(1, c.unsqueeze(1), true);
-  logits = logits.masked_fill(self, -1e12);
+  // One scatter writes the value (its gradient is zero there, like masked_fill's).
+  logits = logits.scatter(1, c.unsqueeze(1), -1e12);
   return torch::nn::functional::cross_entropy(logits, p);
 }
 

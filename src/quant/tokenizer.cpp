@@ -196,25 +196,8 @@ double RqvaeTrainer::initialize_codebooks() {
   model_->eval();
   std::vector<torch::Tensor> zs;
   for (int64_t s = 0; s < n_; s += 4096) zs.push_back(model_->encoder->forward(x_.narrow(0, s, std::min<int64_t>(4096, n_ - s))));
-  auto r = torch::cat(zs).cpu();
-  auto [smin, smax] = init_size_bounds(n_, t_.codebook_size);
-  auto& q = model_->quantizer;
-  for (int64_t l = 0; l < t_.levels; ++l) {
-    KMeansOptions ko;
-    ko.k = t_.codebook_size;
-    ko.max_iter = t_.kmeans_iters;
-    ko.n_init = t_.kmeans_restarts;
-    ko.size_min = smin;
-    ko.size_max = smax;
-    ko.seed = derive_seed(seed_, "tokenizer.init." + std::to_string(l));
-    Timer lt;
-    auto km = kmeans(r, ko);
-    q->codebooks[l].copy_(km.centers.to(device_));
-    auto codes = squared_distances(r, km.centers).argmin(1);
-    r = r - km.centers.index_select(0, codes);
-    spdlog::debug("codebook init level {}: inertia {:.6g}, sizes {}..{}, {:.2f} s", l, km.inertia, smin,
-                  smax, lt.seconds());
-  }
+  auto fit = fit_residual_levels(t_, torch::cat(zs).cpu(), seed_, "tokenizer.init", /*verbose=*/false);
+  for (int64_t l = 0; l < t_.levels; ++l) model_->quantizer->codebooks[l].copy_(fit.codebooks[l].to(device_));
   model_->train();
   return timer.seconds();
 }
@@ -375,13 +358,12 @@ double RqvaeTrainer::flops_per_epoch() const {
 // ---------------------------------------------------------------------------------------
 // Residual k-means
 
-ResidualKMeans residual_kmeans(const TokenizerOptions& t, const torch::Tensor& x_in, uint64_t seed) {
+ResidualKMeans fit_residual_levels(const TokenizerOptions& t, torch::Tensor r, uint64_t seed,
+                                   const std::string& stream, bool verbose) {
   torch::NoGradGuard no_grad;
-  auto x = x_in.to(torch::kCPU, torch::kFloat32).contiguous();
-  const int64_t n = x.size(0);
-  auto [smin, smax] = init_size_bounds(n, t.codebook_size);
+  r = r.to(torch::kCPU, torch::kFloat32).contiguous();
+  auto [smin, smax] = init_size_bounds(r.size(0), t.codebook_size);
   ResidualKMeans out;
-  auto r = x.clone();
   std::vector<torch::Tensor> codes;
   for (int64_t l = 0; l < t.levels; ++l) {
     if (l + 1 == t.levels) out.residual_last = r.clone();
@@ -391,18 +373,24 @@ ResidualKMeans residual_kmeans(const TokenizerOptions& t, const torch::Tensor& x
     ko.n_init = t.kmeans_restarts;
     ko.size_min = smin;
     ko.size_max = smax;
-    ko.seed = derive_seed(seed, "tokenizer.rkmeans." + std::to_string(l));
+    ko.seed = derive_seed(seed, stream + "." + std::to_string(l));
     Timer lt;
     auto km = kmeans(r, ko);
     auto c = squared_distances(r, km.centers).argmin(1);
     r = r - km.centers.index_select(0, c);
     out.codebooks.push_back(km.centers);
     codes.push_back(c);
-    spdlog::info("rkmeans level {}: inertia {:.6g}, {:.1f} s", l, km.inertia, lt.seconds());
+    spdlog::log(verbose ? spdlog::level::info : spdlog::level::debug,
+                "{} level {}: inertia {:.6g}, cluster sizes {}..{}, {:.1f} s", stream, l, km.inertia,
+                smin, smax, lt.seconds());
   }
   out.codes = torch::stack(codes, 1);
   out.recon_mse = r.pow(2).mean().item<double>();
   return out;
+}
+
+ResidualKMeans residual_kmeans(const TokenizerOptions& t, const torch::Tensor& x, uint64_t seed) {
+  return fit_residual_levels(t, x, seed, "tokenizer.rkmeans", /*verbose=*/true);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -148,6 +148,12 @@ struct ResidualKMeans {
 };
 ResidualKMeans residual_kmeans(const TokenizerOptions& t, const torch::Tensor& x, uint64_t seed);
 
+/// The level loop shared by residual_kmeans and the RQ-VAE codebook initialisation (b.2):
+/// level l's seed is derive_seed(seed, stream + "." + l); logs per level at info when
+/// verbose, else at debug.
+ResidualKMeans fit_residual_levels(const TokenizerOptions& t, torch::Tensor r, uint64_t seed,
+                                   const std::string& stream, bool verbose);
+
 /// Where and how a run writes.
 struct TokenizerRunEnv {
   torch::Device device{torch::kCPU};
