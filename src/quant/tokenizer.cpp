@@ -32,6 +32,18 @@ std::string ep_name(const char* stream, int64_t epoch, int64_t level = -1) {
   return s;
 }
 
+// The constrained k-means settings of a tokenizer run for k clusters of smin..smax points.
+KMeansOptions kmeans_options(const TokenizerOptions& t, int64_t k, int64_t smin, int64_t smax, uint64_t seed) {
+  KMeansOptions ko;
+  ko.k = k;
+  ko.max_iter = t.kmeans_iters;
+  ko.n_init = t.kmeans_restarts;
+  ko.size_min = smin;
+  ko.size_max = smax;
+  ko.seed = seed;
+  return ko;
+}
+
 // First row holding NaN/Inf, or -1.
 int64_t first_bad_row(const torch::Tensor& x) {
   auto bad = (~torch::isfinite(x)).any(1);
@@ -208,13 +220,7 @@ double RqvaeTrainer::refresh_clusters(int64_t epoch) {
   auto [smin, smax] = cluster_size_bounds(t_.codebook_size, t_.clusters);
   clusters_.clear();
   for (int64_t l = 0; l < t_.levels; ++l) {
-    KMeansOptions ko;
-    ko.k = t_.clusters;
-    ko.max_iter = t_.kmeans_iters;
-    ko.n_init = t_.kmeans_restarts;
-    ko.size_min = smin;
-    ko.size_max = smax;
-    ko.seed = derive_seed(seed_, ep_name("clusters", epoch, l));
+    auto ko = kmeans_options(t_, t_.clusters, smin, smax, derive_seed(seed_, ep_name("clusters", epoch, l)));
     auto km = kmeans(model_->quantizer->codebooks[l].detach().cpu(), ko);
     clusters_.push_back(CodeClusters::from_labels(km.labels.to(device_), t_.clusters));
   }
@@ -367,13 +373,7 @@ ResidualKMeans fit_residual_levels(const TokenizerOptions& t, torch::Tensor r, u
   std::vector<torch::Tensor> codes;
   for (int64_t l = 0; l < t.levels; ++l) {
     if (l + 1 == t.levels) out.residual_last = r.clone();
-    KMeansOptions ko;
-    ko.k = t.codebook_size;
-    ko.max_iter = t.kmeans_iters;
-    ko.n_init = t.kmeans_restarts;
-    ko.size_min = smin;
-    ko.size_max = smax;
-    ko.seed = derive_seed(seed, stream + "." + std::to_string(l));
+    auto ko = kmeans_options(t, t.codebook_size, smin, smax, derive_seed(seed, stream + "." + std::to_string(l)));
     Timer lt;
     auto km = kmeans(r, ko);
     auto c = squared_distances(r, km.centers).argmin(1);
