@@ -20,6 +20,7 @@ from contextlib import redirect_stdout
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import report  # noqa: E402
+import tokenizer_runs  # noqa: E402
 import update_readme_results as urr  # noqa: E402
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -249,6 +250,44 @@ class UpdateReadmeTest(unittest.TestCase):
         with self.assertRaises(SystemExit) as e:
             urr.main([self.report, "--readme", self.readme])
         self.assertIn(urr.BEGIN, str(e.exception))
+
+
+class TokenizerRunsTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        make_run(self.tmp.name)
+        # A run still training: only history.json so far.
+        self.live = os.path.join(self.tmp.name, "live")
+        write(os.path.join(self.live, "history.json"),
+              [{"epoch": 500, "seconds": 700.5, "recon_mse": 0.0013, "collision_rate": 0.004, "used": [90, 256]}])
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def run_main(self, *args):
+        out = io.StringIO()
+        with redirect_stdout(out):
+            tokenizer_runs.main(list(args))
+        return out.getvalue().splitlines()
+
+    def test_summary_and_history(self):
+        lines = self.run_main(os.path.join(self.tmp.name, "tok-letter"), self.live, "--history")
+        row = [c.strip() for c in lines[2].split("|")[1:-1]]
+        self.assertEqual(row[0], "tok-letter")
+        self.assertEqual(row[3:7], ["40", "12.5", "—", "0.002000"])
+        self.assertEqual(row[7:11], ["0.55556", "0", "3/4", "0.2000"])  # 5 of 9 collide before
+        self.assertEqual([c.strip() for c in lines[3].split("|")[1:-1]][0:4], ["live (in training)", "", "", "500"])
+        hist = [ln for ln in lines if ln.startswith("| tok-letter | 10 ") or ln.startswith("| live | 500 ")]
+        self.assertEqual(len(hist), 2)
+        self.assertIn("| 700.5 | 0.001300 | 0.00400 | 90/256 |", hist[1])
+
+    def test_not_a_run(self):
+        with self.assertRaises(SystemExit) as e:
+            self.run_main(self.tmp.name)
+        self.assertIn("neither stats.json nor history.json", str(e.exception))
+        with self.assertRaises(SystemExit) as e:
+            self.run_main(os.path.join(self.tmp.name, "missing"))
+        self.assertIn("is not a folder", str(e.exception))
 
 
 if __name__ == "__main__":

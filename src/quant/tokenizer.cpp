@@ -556,6 +556,8 @@ TokenizerRunResult run_tokenizer(const TokenizerOptions& t, const TokenizerInput
         j["train_recon"] = es.recon;
         j["seconds"] = train_seconds;
         history.push_back(j);
+        // Watchable while a long run trains (stats.json is written at the end).
+        if (!env.out.empty()) write_json_atomic(join(env.out, "history.json"), history);
         spdlog::info("eval epoch={} collision_rate={:.5f} recon_mse={:.6g} quant={:.5g} used={} "
                      "train_loss={:.5f} elapsed={:.1f}s",
                      ep + 1, ev.collision_rate, ev.recon_mse, ev.quant_loss,
