@@ -10,6 +10,7 @@
 // Prints one JSON object.
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <memory>
 #include <fstream>
 #include <iostream>
@@ -42,14 +43,16 @@ nlohmann::json run_case(const std::string& name, int64_t n, int64_t dim, int64_t
   Timer init;
   const double init_s = tr.initialize_codebooks();
   (void)init;
-  std::vector<double> times, cluster;
+  std::vector<double> times, cluster, cpu;  // cpu: process CPU seconds (all threads)
   nlohmann::json losses = nlohmann::json::array(), phases = nlohmann::json::array();
   // LETTER_PROFILE=FILE: a Chrome trace of the second epoch (LibTorch's op profiler).
   const char* profile = std::getenv("LETTER_PROFILE");
   for (int64_t e = 0; e < epochs; ++e) {
     std::unique_ptr<torch::autograd::profiler::RecordProfile> prof;
     if (profile != nullptr && e == 1) prof = std::make_unique<torch::autograd::profiler::RecordProfile>(std::string(profile));
+    const std::clock_t c0 = std::clock();
     auto st = tr.train_epoch(e);
+    cpu.push_back(static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC);
     prof.reset();
     times.push_back(st.seconds);
     cluster.push_back(st.cluster_seconds);
@@ -76,6 +79,7 @@ nlohmann::json run_case(const std::string& name, int64_t n, int64_t dim, int64_t
           {"layers", tr.model()->options.layers},
           {"epochs_timed", times.size() - skip},
           {"epoch_seconds", times},
+          {"epoch_cpu_seconds", cpu},
           {"seconds_per_epoch", per_epoch},
           {"cluster_refresh_seconds_per_epoch", csum / static_cast<double>(times.size() - skip)},
           {"codebook_init_seconds", init_s},
