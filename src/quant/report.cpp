@@ -198,7 +198,10 @@ void print_report(std::ostream& os, const nlohmann::json& st) {
          << std::right;
     }
   }
-  if (st.contains("collisions")) {
+  if (st.contains("collisions") && st["collisions"].is_number()) {  // imported codes: no resolution
+    os << "  collision rate (items - distinct tuples) / items: "
+       << fmt(100.0 * st.value("collision_rate", 0.0), 3) << "%\n";
+  } else if (st.contains("collisions")) {
     const auto& c = st["collisions"];
     os << "  collisions before resolution: " << c["collisions_before"].get<int64_t>() << " items ("
        << fmt(100.0 * c["collision_rate_before"].get<double>(), 3) << "%), "
