@@ -24,6 +24,7 @@
 using namespace letter;
 
 int main(int argc, char** argv) {
+  letter::limit_openmp_spinning(argv);  // as the CLI does (runtime.h)
   try {
     std::string path = path_exists("../shared/data/Instruments") ? "../shared/data/Instruments"
                                                                   : "data/tiny";

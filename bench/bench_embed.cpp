@@ -51,6 +51,7 @@ std::vector<double> loadavg() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  letter::limit_openmp_spinning(argv);  // as the CLI does (runtime.h)
   using namespace letter;
   std::map<std::string, std::string> args = {
       {"--data", "../shared/data/Beauty"}, {"--model", ""},          {"--threads", "0"},

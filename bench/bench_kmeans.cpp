@@ -23,6 +23,7 @@ using namespace letter::quant;
 
 
 int main(int argc, char** argv) {
+  letter::limit_openmp_spinning(argv);  // as the CLI does (runtime.h)
   int64_t n = 12101, k = 256, dim = 32, threads = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];

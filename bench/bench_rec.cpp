@@ -55,6 +55,7 @@ torch::Tensor tiny_codes(const Dataset& ds, const std::string& dir) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  letter::limit_openmp_spinning(argv);  // as the CLI does (runtime.h)
   std::map<std::string, std::string> a;
   for (int i = 1; i + 1 < argc; i += 2) a[argv[i]] = argv[i + 1];
   auto get = [&](const std::string& k, const std::string& d) { return a.count(k) ? a[k] : d; };

@@ -94,6 +94,7 @@ nlohmann::json run_case(const std::string& name, int64_t n, int64_t dim, int64_t
 }  // namespace
 
 int main(int argc, char** argv) {
+  letter::limit_openmp_spinning(argv);  // as the CLI does (runtime.h)
   std::string which = "all";
   int64_t epochs = 4, threads = 0, items = 12101;
   for (int i = 1; i + 1 < argc; i += 2) {

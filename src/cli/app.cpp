@@ -62,8 +62,8 @@ RunContext make_context(const CommonOptions& c, const std::vector<std::string>& 
     ensure_dir(ctx.out);
     write_json_atomic(join(ctx.out, "config.json"), ctx.config.to_json());
   }
-  spdlog::debug("device={} threads={} seed={} torch={}", ctx.device.str(), ctx.threads,
-                ctx.config.seed, compat::torch_version());
+  spdlog::debug("device={} threads={} openmp_waiting={} seed={} torch={}", ctx.device.str(), ctx.threads,
+                openmp_waiting(), ctx.config.seed, compat::torch_version());
   return ctx;
 }
 

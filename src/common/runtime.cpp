@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <atomic>
@@ -47,6 +48,23 @@ int64_t set_threads(int64_t threads) {
   if (n == 0) n = std::max<int64_t>(1, std::thread::hardware_concurrency());
   torch::set_num_threads(static_cast<int>(n));
   return n;
+}
+
+void limit_openmp_spinning(char** argv) {
+#ifdef __linux__
+  if (std::getenv("GOMP_SPINCOUNT") != nullptr || std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  if (setenv("GOMP_SPINCOUNT", "20000", 1) != 0) return;
+  execv("/proc/self/exe", argv);
+  unsetenv("GOMP_SPINCOUNT");  // exec failed: carry on with the defaults
+#else
+  (void)argv;
+#endif
+}
+
+std::string openmp_waiting() {
+  if (const char* s = std::getenv("GOMP_SPINCOUNT")) return std::string("GOMP_SPINCOUNT=") + s;
+  if (const char* p = std::getenv("OMP_WAIT_POLICY")) return std::string("OMP_WAIT_POLICY=") + p;
+  return "default";
 }
 
 void seed_everything(uint64_t seed) { torch::manual_seed(seed); }

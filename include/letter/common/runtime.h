@@ -18,6 +18,20 @@ torch::Device resolve_device(const std::string& spec);
 /// Sets LibTorch's intra-op threads; 0 = all cores. Returns the count in effect.
 int64_t set_threads(int64_t threads);
 
+/// OpenMP worker threads spin between parallel regions before they sleep (libgomp: 300,000
+/// spins). When another process shares the cores, that spinning takes the time slices the
+/// working threads need, and many-small-op training slows by 3x and more. A 20,000-spin
+/// limit keeps the idle-machine speed (bench_tokenizer case b, 2 threads: same s/epoch
+/// within noise) and halves the loss on a busy machine. libgomp reads GOMP_SPINCOUNT only
+/// when it loads, before main(), so this sets it and re-executes the program once
+/// (/proc/self/exe, same pid, arguments and environment otherwise). Does nothing when the
+/// user set GOMP_SPINCOUNT or OMP_WAIT_POLICY, or off Linux; returns only when no
+/// re-execution happened.
+void limit_openmp_spinning(char** argv);
+
+/// "GOMP_SPINCOUNT=N", "OMP_WAIT_POLICY=P" or "default": the OpenMP waiting in effect.
+std::string openmp_waiting();
+
 /// Seeds LibTorch's CPU and CUDA generators.
 void seed_everything(uint64_t seed);
 
