@@ -281,6 +281,15 @@ class TokenizerRunsTest(unittest.TestCase):
         self.assertEqual(len(hist), 2)
         self.assertIn("| 700.5 | 0.001300 | 0.00400 | 90/256 |", hist[1])
 
+    def test_imported_codes(self):
+        d = os.path.join(self.tmp.name, "official")
+        write(os.path.join(d, "stats.json"), {"source": "x.index.json", "collisions": 13, "collision_rate": 0.00107,
+                                              "distinct_tuples": 12088, "table4_overlap": 0.0687,
+                                              "code_levels": [{"used": 197}, {"used": 256}]})
+        row = [c.strip() for c in self.run_main(d)[2].split("|")[1:-1]]
+        self.assertEqual(row, ["official", "imported", "—", "—", "—", "—", "—", "0.00107", "13 (as given)",
+                               "197/256", "0.0687"])
+
     def test_not_a_run(self):
         with self.assertRaises(SystemExit) as e:
             self.run_main(self.tmp.name)

@@ -3,7 +3,8 @@
 
     python3 scripts/tokenizer_runs.py RUN_DIR [RUN_DIR ...] [--history]
 
-One Markdown row per run: method, preset, epochs, training seconds (init excluded) and
+One Markdown row per run (or per `letter data import-codes --out` folder, e.g. the official
+codes): method, preset, epochs, training seconds (init excluded) and
 s/epoch, reconstruction MSE, collision rate before resolution (argmin codes), collisions
 after, used codes per level (final codes), Table 4 overlap. With --history, also each run's
 evaluations (epoch, elapsed training seconds, reconstruction MSE, collision rate, used codes
@@ -26,6 +27,9 @@ def used(levels):
 def summary_row(name, s):
     tr = s.get("training", {})
     col = s.get("collisions", {})
+    if not isinstance(col, dict):  # `letter data import-codes --out`: codes as given, not resolved
+        return [name, "imported", "—", None, None, None, None, fmt(s.get("collision_rate"), 5),
+                f"{col} (as given)", used(s.get("code_levels")), fmt(s.get("table4_overlap"), 4)]
     return [name, s.get("method"), s.get("preset") or "—", tr.get("epochs"), fmt(tr.get("train_seconds"), 1),
             fmt(tr.get("seconds_per_epoch"), 3), fmt(s.get("recon_mse"), 6),
             fmt(col.get("collision_rate_before"), 5), col.get("collisions_after"), used(s.get("code_levels")),
