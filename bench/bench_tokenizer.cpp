@@ -11,9 +11,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <memory>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <string>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -29,7 +29,6 @@ using namespace letter;
 
 namespace {
 
-
 nlohmann::json run_case(const std::string& name, int64_t n, int64_t dim, int64_t epochs, double sgemm) {
   TokenizerOptions t;
   t.epochs = epochs;
@@ -40,9 +39,7 @@ nlohmann::json run_case(const std::string& name, int64_t n, int64_t dim, int64_t
   in.embeddings_path = "random";
   in.cf_path = "random";
   quant::RqvaeTrainer tr(quant::effective_options(t), in, torch::kCPU, 42);
-  Timer init;
   const double init_s = tr.initialize_codebooks();
-  (void)init;
   std::vector<double> times, cluster, cpu;  // cpu: process CPU seconds (all threads)
   nlohmann::json losses = nlohmann::json::array(), phases = nlohmann::json::array();
   // LETTER_PROFILE=FILE: a Chrome trace of the second epoch (LibTorch's op profiler).

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <utility>
 
 #include "letter/common/checkpoint.h"
 #include "letter/common/config.h"
@@ -218,19 +219,27 @@ TEST(Runtime, DeviceResolution) {
   }
 }
 
+namespace {
+
+// Runs a shell command; its exit status and stdout+stderr (the command redirects).
+std::pair<int, std::string> shell(const std::string& cmd) {
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return {-1, "popen failed: " + cmd};
+  std::string out;
+  char buf[4096];
+  while (std::fgets(buf, sizeof(buf), p) != nullptr) out += buf;
+  return {pclose(p), out};
+}
+
+}  // namespace
+
 TEST(Runtime, CliLimitsOpenMpSpinningUnlessTheUserChose) {
   // A compute subcommand re-executes the binary once with GOMP_SPINCOUNT=20000
   // (limit_openmp_spinning); its debug line says what is in effect. (train-tokenizer fails
   // here, after that line: no embeddings.)
-  auto waiting = [](const std::string& env) {
-    const std::string cmd = "env -u GOMP_SPINCOUNT -u OMP_WAIT_POLICY " + env + " '" LETTER_BINARY
-                            "' train-tokenizer --verbose --out /nonexistent/run 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    EXPECT_NE(p, nullptr);
-    std::string out;
-    char buf[4096];
-    while (p != nullptr && std::fgets(buf, sizeof(buf), p) != nullptr) out += buf;
-    const int status = p != nullptr ? pclose(p) : -1;
+  const std::string clean_env = "env -u GOMP_SPINCOUNT -u OMP_WAIT_POLICY ";
+  auto waiting = [&](const std::string& env) {
+    auto [status, out] = shell(clean_env + env + " '" LETTER_BINARY "' train-tokenizer --verbose --out /nonexistent/run 2>&1");
     EXPECT_NE(status, -1);
     const auto at = out.find("openmp_waiting=");
     return at == std::string::npos ? out : out.substr(at, out.find(' ', at) - at);
@@ -239,13 +248,8 @@ TEST(Runtime, CliLimitsOpenMpSpinningUnlessTheUserChose) {
   EXPECT_EQ(waiting("GOMP_SPINCOUNT=7"), "openmp_waiting=GOMP_SPINCOUNT=7");
   EXPECT_EQ(waiting("OMP_WAIT_POLICY=ACTIVE"), "openmp_waiting=OMP_WAIT_POLICY=ACTIVE");
   // Cheap subcommands start once: no re-execution, libgomp's defaults.
-  const std::string cmd = "env -u GOMP_SPINCOUNT -u OMP_WAIT_POLICY '" LETTER_BINARY "' config --verbose 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string out;
-  char buf[4096];
-  while (std::fgets(buf, sizeof(buf), p) != nullptr) out += buf;
-  EXPECT_EQ(pclose(p), 0) << out;
+  auto [status, out] = shell(clean_env + "'" LETTER_BINARY "' config --verbose 2>&1");
+  EXPECT_EQ(status, 0) << out;
   EXPECT_NE(out.find("openmp_waiting=default"), std::string::npos) << out;
 }
 
