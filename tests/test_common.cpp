@@ -253,6 +253,14 @@ TEST(Runtime, CliLimitsOpenMpSpinningUnlessTheUserChose) {
   EXPECT_NE(out.find("openmp_waiting=default"), std::string::npos) << out;
 }
 
+TEST(Runtime, ReExecutionUsesTheProgramsOwnPath) {
+  // limit_openmp_spinning re-executes executable_path(): the real file, so that the process
+  // keeps its name ("letter", not "exe") in ps, top and pkill.
+  const std::string self = executable_path();
+  EXPECT_EQ(std::filesystem::path(self).filename(), "letter_tests") << self;
+  EXPECT_TRUE(std::filesystem::equivalent(self, "/proc/self/exe")) << self;
+}
+
 TEST(Runtime, ThreadsDefaultToAllCores) {
   int64_t n = set_threads(0);
   EXPECT_GE(n, 1);

@@ -50,11 +50,26 @@ int64_t set_threads(int64_t threads) {
   return n;
 }
 
+std::string executable_path() {
+#ifdef __linux__
+  char self[4096];
+  const ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (len <= 0) return "/proc/self/exe";
+  const std::string path(self, static_cast<size_t>(len));
+  const std::string deleted = " (deleted)";
+  if (path.size() > deleted.size() && path.compare(path.size() - deleted.size(), deleted.size(), deleted) == 0)
+    return "/proc/self/exe";  // replaced or removed since the start: only the link still works
+  return path;
+#else
+  return "";
+#endif
+}
+
 void limit_openmp_spinning(char** argv) {
 #ifdef __linux__
   if (std::getenv("GOMP_SPINCOUNT") != nullptr || std::getenv("OMP_WAIT_POLICY") != nullptr) return;
   if (setenv("GOMP_SPINCOUNT", "20000", 1) != 0) return;
-  execv("/proc/self/exe", argv);
+  execv(executable_path().c_str(), argv);
   unsetenv("GOMP_SPINCOUNT");  // exec failed: carry on with the defaults
 #else
   (void)argv;

@@ -24,10 +24,15 @@ int64_t set_threads(int64_t threads);
 /// limit keeps the idle-machine speed (bench_tokenizer case b, 2 threads: same s/epoch
 /// within noise) and halves the loss on a busy machine. libgomp reads GOMP_SPINCOUNT only
 /// when it loads, before main(), so this sets it and re-executes the program once
-/// (/proc/self/exe, same pid, arguments and environment otherwise). Does nothing when the
-/// user set GOMP_SPINCOUNT or OMP_WAIT_POLICY, or off Linux; returns only when no
+/// (executable_path(), same pid, arguments and environment otherwise). Does nothing when
+/// the user set GOMP_SPINCOUNT or OMP_WAIT_POLICY, or off Linux; returns only when no
 /// re-execution happened.
 void limit_openmp_spinning(char** argv);
+
+/// The running program's file, resolved from /proc/self/exe (so that a re-executed process
+/// keeps its name in ps, top and pkill instead of becoming "exe"); "/proc/self/exe" itself
+/// when it cannot be resolved or the file was replaced since the start; "" off Linux.
+std::string executable_path();
 
 /// "GOMP_SPINCOUNT=N", "OMP_WAIT_POLICY=P" or "default": the OpenMP waiting in effect.
 std::string openmp_waiting();
