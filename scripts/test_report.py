@@ -283,7 +283,9 @@ class TokenizerRunsTest(unittest.TestCase):
 
     def test_imported_codes(self):
         d = os.path.join(self.tmp.name, "official")
-        write(os.path.join(d, "stats.json"), {"source": "x.index.json", "collisions": 13, "collision_rate": 0.00107,
+        write(os.path.join(d, "stats.json"), {"source": "x.index.json", "collision_rate": 0.00107,
+                                              "collisions": {"collisions_before": 13, "collision_rate_before": 0.00107,
+                                                             "resolved": False},
                                               "distinct_tuples": 12088, "table4_overlap": 0.0687,
                                               "code_levels": [{"used": 197}, {"used": 256}]})
         row = [c.strip() for c in self.run_main(d)[2].split("|")[1:-1]]

@@ -27,9 +27,10 @@ def used(levels):
 def summary_row(name, s):
     tr = s.get("training", {})
     col = s.get("collisions", {})
-    if not isinstance(col, dict):  # `letter data import-codes --out`: codes as given, not resolved
-        return [name, "imported", "—", None, None, None, None, fmt(s.get("collision_rate"), 5),
-                f"{col} (as given)", used(s.get("code_levels")), fmt(s.get("table4_overlap"), 4)]
+    if not col.get("resolved", True):  # `letter data import-codes --out`: codes as given
+        return [name, "imported", "—", None, None, None, None, fmt(col.get("collision_rate_before"), 5),
+                f"{col.get('collisions_before')} (as given)", used(s.get("code_levels")),
+                fmt(s.get("table4_overlap"), 4)]
     return [name, s.get("method"), s.get("preset") or "—", tr.get("epochs"), fmt(tr.get("train_seconds"), 1),
             fmt(tr.get("seconds_per_epoch"), 3), fmt(s.get("recon_mse"), 6),
             fmt(col.get("collision_rate_before"), 5), col.get("collisions_after"), used(s.get("code_levels")),

@@ -860,14 +860,19 @@ TEST(QuantCli, TrainTokenizerAndImportCodes) {
                "--levels", "3", "--json", "--quiet", "--set", "tokenizer.codebook_size=16"});
   ASSERT_EQ(r.code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
-  EXPECT_EQ(j["collisions"], 0);
+  EXPECT_EQ(j["collisions"]["collisions_before"], 0);
+  EXPECT_EQ(j["collisions"]["groups_before"], 0);
+  EXPECT_EQ(j["collisions"]["max_group_before"], 1);
+  EXPECT_EQ(j["collisions"]["resolved"], false);
   EXPECT_EQ(j["code_levels"][0]["used"], st["code_levels"][0]["used"]);
   EXPECT_NEAR(j["table4_overlap"].get<double>(), st["table4_overlap"].get<double>(), 1e-12);
   // The printed table (what a user sees without --json).
   r = run_cli({"data", "import-codes", run + "/codes.json", test::tiny_dir(), "--cf", run + "/items.cf.npy",
                "--set", "tokenizer.codebook_size=16"});
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_NE(r.out.find("collision rate (items - distinct tuples) / items: 0.000%"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("collisions (codes as given, not resolved): 0 items (0.000%), 0 shared tuples, largest 1"),
+            std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("distinct tuples: 407 of 407"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("Table 4 overlap"), std::string::npos) << r.out;
   // Preset precedence: the preset overrides the config file, --set overrides the preset.

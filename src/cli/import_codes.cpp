@@ -99,7 +99,7 @@ void register_import_codes(CLI::App* data, CommonOptions& common) {
     } else {
       quant::print_report(out_stream(), st);
       out_stream() << "  distinct tuples: " << st["distinct_tuples"].get<int64_t>() << " of "
-                   << codes.size(0) << " (collisions " << st["collisions"].get<int64_t>() << ")\n";
+                   << codes.size(0) << "\n";
     }
   });
 }

@@ -28,7 +28,8 @@ nlohmann::json ResolveReport::to_json() const {
           {"extra_level", extra_level},
           {"extra_level_max", extra_level_max},
           {"distinct_after", distinct_after},
-          {"collisions_after", items - distinct_after}};
+          {"collisions_after", items - distinct_after},
+          {"resolved", true}};
 }
 
 torch::Tensor identical_rows(const torch::Tensor& x_in) {

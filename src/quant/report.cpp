@@ -198,15 +198,17 @@ void print_report(std::ostream& os, const nlohmann::json& st) {
          << std::right;
     }
   }
-  if (st.contains("collisions") && st["collisions"].is_number()) {  // imported codes: no resolution
-    os << "  collision rate (items - distinct tuples) / items: "
-       << fmt(100.0 * st.value("collision_rate", 0.0), 3) << "%\n";
-  } else if (st.contains("collisions")) {
+  if (st.contains("collisions")) {
     const auto& c = st["collisions"];
-    os << "  collisions before resolution: " << c["collisions_before"].get<int64_t>() << " items ("
+    const bool resolved = c.value("resolved", true);
+    os << (resolved ? "  collisions before resolution: " : "  collisions (codes as given, not resolved): ")
+       << c["collisions_before"].get<int64_t>() << " items ("
        << fmt(100.0 * c["collision_rate_before"].get<double>(), 3) << "%), "
        << c["groups_before"].get<int64_t>() << " shared tuples, largest "
        << c["max_group_before"].get<int64_t>() << "\n";
+  }
+  if (st.contains("collisions") && st["collisions"].value("resolved", true)) {
+    const auto& c = st["collisions"];
     os << "  collisions after resolution:  " << c["collisions_after"].get<int64_t>()
        << " (last-level codes re-assigned: " << c["reassigned"].get<int64_t>() << " items; extra level: "
        << (c["extra_level"].get<bool>() ? "yes, " + std::to_string(c["collisions_after_l"].get<int64_t>()) +

@@ -405,9 +405,20 @@ nlohmann::json codes_report(const torch::Tensor& codes, const torch::Tensor& cf,
   st["levels"] = codes.size(1);
   st["code_levels"] = level_stats(codes, 0);
   st["collision_rate"] = collision_rate(codes);
-  auto distinct = std::get<0>(torch::unique_dim(codes.cpu(), 0)).size(0);
+  const auto counts = std::get<2>(torch::unique_dim(codes.cpu(), 0, /*sorted=*/true, /*return_inverse=*/false,
+                                                    /*return_counts=*/true));
+  const int64_t n = codes.size(0), distinct = counts.size(0);
   st["distinct_tuples"] = distinct;
-  st["collisions"] = codes.size(0) - distinct;
+  // The schema of ResolveReport's "before" fields, so that imported and trained codes read
+  // alike; "resolved": false says these codes are reported as given.
+  st["collisions"] = {{"items", n},
+                      {"levels", codes.size(1)},
+                      {"distinct_before", distinct},
+                      {"collisions_before", n - distinct},
+                      {"collision_rate_before", n ? static_cast<double>(n - distinct) / n : 0.0},
+                      {"groups_before", (counts >= 2).sum().item<int64_t>()},
+                      {"max_group_before", n ? counts.max().item<int64_t>() : 0},
+                      {"resolved", false}};
   const int64_t t4 = table4_levels > 0 ? std::min<int64_t>(table4_levels, codes.size(1)) : codes.size(1);
   st["table4_levels"] = t4;
   if (cf.defined())
