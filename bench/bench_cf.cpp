@@ -29,23 +29,20 @@ int main(int argc, char** argv) {
     std::string path = path_exists("../shared/data/Instruments") ? "../shared/data/Instruments"
                                                                   : "data/tiny";
     Config cfg;
-    int64_t epochs = 2, threads = 0;
-    std::string device_spec = "cpu";
-    for (int i = 1; i < argc; ++i) {
-      std::string a = argv[i];
-      auto next = [&]() -> std::string {
-        if (i + 1 >= argc) throw Error("missing value after " + a);
-        return argv[++i];
-      };
-      if (a == "--hidden") cfg.cf.hidden = std::stoll(next());
-      else if (a == "--loss") cfg.cf.loss = next();
-      else if (a == "--epochs") epochs = std::stoll(next());
-      else if (a == "--threads") threads = std::stoll(next());
-      else if (a == "--batch") cfg.cf.batch_size = std::stoll(next());
-      else if (a == "--device") device_spec = next();
-      else if (!a.empty() && a[0] != '-') path = a;
-      else throw Error("unknown argument " + a);
-    }
+    std::vector<std::string> paths;
+    auto args = parse_bench_args(argc, argv,
+                                 {{"--hidden", std::to_string(cfg.cf.hidden)}, {"--loss", cfg.cf.loss},
+                                  {"--epochs", "2"}, {"--threads", "0"},
+                                  {"--batch", std::to_string(cfg.cf.batch_size)}, {"--device", "cpu"}},
+                                 "usage: bench_cf [DATA_PATH] [--hidden D] [--loss ce|bce] [--epochs E] [--threads T]\n"
+                                 "                [--batch B] [--device cpu|cuda]\n",
+                                 &paths);
+    if (!paths.empty()) path = paths.back();
+    cfg.cf.hidden = std::stoll(args["--hidden"]);
+    cfg.cf.loss = args["--loss"];
+    cfg.cf.batch_size = std::stoll(args["--batch"]);
+    const int64_t epochs = std::stoll(args["--epochs"]), threads = std::stoll(args["--threads"]);
+    const std::string device_spec = args["--device"];
     setup_logging(/*quiet=*/true);
     set_threads(threads);
     torch::Device device = resolve_device(device_spec);

@@ -53,21 +53,14 @@ std::vector<double> loadavg() {
 int main(int argc, char** argv) {
   letter::limit_openmp_spinning(argv);  // as the CLI does (runtime.h)
   using namespace letter;
-  std::map<std::string, std::string> args = {
-      {"--data", "../shared/data/Beauty"}, {"--model", ""},          {"--threads", "0"},
-      {"--batch-size", "64"},              {"--max-length", "256"},  {"--device", "cpu"},
-      {"--dtype", "auto"},                 {"--dump-tokens", ""},    {"--save-npy", ""},
-      {"--limit", "0"},                    {"--tokenize-only", "0"}};
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    if (!args.count(k) || i + 1 >= argc) {
-      std::cerr << "usage: bench_embed [--data DIR] [--model DIR] [--threads N] [--batch-size N] "
-                   "[--max-length N] [--device cpu|cuda] [--dtype auto|float32|bfloat16] "
-                   "[--dump-tokens FILE] [--save-npy FILE] [--limit N] [--tokenize-only 1]\n";
-      return 2;
-    }
-    args[k] = argv[++i];
-  }
+  auto args = parse_bench_args(argc, argv,
+                               {{"--data", "../shared/data/Beauty"}, {"--model", ""}, {"--threads", "0"},
+                                {"--batch-size", "64"}, {"--max-length", "256"}, {"--device", "cpu"},
+                                {"--dtype", "auto"}, {"--dump-tokens", ""}, {"--save-npy", ""},
+                                {"--limit", "0"}, {"--tokenize-only", "0"}},
+                               "usage: bench_embed [--data DIR] [--model DIR] [--threads N] [--batch-size N] "
+                               "[--max-length N] [--device cpu|cuda] [--dtype auto|float32|bfloat16] "
+                               "[--dump-tokens FILE] [--save-npy FILE] [--limit N] [--tokenize-only 1]\n");
   try {
     setup_logging(/*quiet=*/true);
     const int64_t threads = set_threads(std::stoll(args["--threads"]));

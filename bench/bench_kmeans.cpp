@@ -24,15 +24,10 @@ using namespace letter::quant;
 
 int main(int argc, char** argv) {
   letter::limit_openmp_spinning(argv);  // as the CLI does (runtime.h)
-  int64_t n = 12101, k = 256, dim = 32, threads = 0;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string a = argv[i];
-    int64_t v = std::stoll(argv[i + 1]);
-    if (a == "--items") n = v;
-    else if (a == "--k") k = v;
-    else if (a == "--dim") dim = v;
-    else if (a == "--threads") threads = v;
-  }
+  auto args = parse_bench_args(argc, argv, {{"--items", "12101"}, {"--k", "256"}, {"--dim", "32"}, {"--threads", "0"}},
+                               "usage: bench_kmeans [--items N] [--k K] [--dim D] [--threads T]\n");
+  const int64_t n = std::stoll(args["--items"]), k = std::stoll(args["--k"]), dim = std::stoll(args["--dim"]);
+  const int64_t threads = std::stoll(args["--threads"]);
   setup_logging(true);
   set_threads(threads);
   nlohmann::json out;

@@ -56,23 +56,26 @@ torch::Tensor tiny_codes(const Dataset& ds, const std::string& dir) {
 
 int main(int argc, char** argv) {
   letter::limit_openmp_spinning(argv);  // as the CLI does (runtime.h)
-  std::map<std::string, std::string> a;
-  for (int i = 1; i + 1 < argc; i += 2) a[argv[i]] = argv[i + 1];
-  auto get = [&](const std::string& k, const std::string& d) { return a.count(k) ? a[k] : d; };
+  auto a = parse_bench_args(argc, argv,
+                            {{"--data", "data/tiny"}, {"--codes", ""}, {"--device", "cpu"}, {"--threads", "0"},
+                             {"--steps", "20"}, {"--batch", "256"}, {"--users", "512"}, {"--beam", "20"},
+                             {"--size", "paper"}},
+                            "usage: bench_rec [--data DIR] [--codes FILE] [--device cpu|cuda] [--threads N] [--steps N]\n"
+                            "                 [--batch B] [--users U] [--beam W] [--size paper|small]\n");
   try {
     setup_logging(true);
-    const std::string data = get("--data", std::string("data/tiny"));
-    const int64_t threads = set_threads(std::stoll(get("--threads", "0")));
-    const torch::Device device = resolve_device(get("--device", "cpu"));
-    const int64_t steps = std::stoll(get("--steps", "20")), batch = std::stoll(get("--batch", "256"));
-    const int64_t users = std::stoll(get("--users", "512")), beam = std::stoll(get("--beam", "20"));
-    const std::string size = get("--size", "paper");
+    const std::string data = a["--data"];
+    const int64_t threads = set_threads(std::stoll(a["--threads"]));
+    const torch::Device device = resolve_device(a["--device"]);
+    const int64_t steps = std::stoll(a["--steps"]), batch = std::stoll(a["--batch"]);
+    const int64_t users = std::stoll(a["--users"]), beam = std::stoll(a["--beam"]);
+    const std::string size = a["--size"];
 
     Config cfg;
     cfg.data.path = data;
     Dataset ds = load_dataset(cfg.data);
     ItemCodes codes;
-    if (a.count("--codes"))
+    if (!a["--codes"].empty())
       codes = rec::load_item_codes(a["--codes"], ds);
     else
       codes.codes = tiny_codes(ds, data);

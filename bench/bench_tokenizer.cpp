@@ -92,19 +92,11 @@ nlohmann::json run_case(const std::string& name, int64_t n, int64_t dim, int64_t
 
 int main(int argc, char** argv) {
   letter::limit_openmp_spinning(argv);  // as the CLI does (runtime.h)
-  std::string which = "all";
-  int64_t epochs = 4, threads = 0, items = 12101;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string k = argv[i], v = argv[i + 1];
-    if (k == "--case") which = v;
-    else if (k == "--epochs") epochs = std::stoll(v);
-    else if (k == "--threads") threads = std::stoll(v);
-    else if (k == "--items") items = std::stoll(v);
-    else {
-      std::cerr << "usage: bench_tokenizer [--case a|b|all] [--epochs N] [--threads T] [--items N]\n";
-      return 2;
-    }
-  }
+  auto args = parse_bench_args(argc, argv, {{"--case", "all"}, {"--epochs", "4"}, {"--threads", "0"}, {"--items", "12101"}},
+                               "usage: bench_tokenizer [--case a|b|all] [--epochs N] [--threads T] [--items N]\n");
+  const std::string which = args["--case"];
+  const int64_t epochs = std::stoll(args["--epochs"]), threads = std::stoll(args["--threads"]);
+  const int64_t items = std::stoll(args["--items"]);
   setup_logging(true);
   set_threads(threads);
   torch::Device dev(torch::kCPU);

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <utility>
 
+#include "letter/common/bench.h"
 #include "letter/common/checkpoint.h"
 #include "letter/common/config.h"
 #include "letter/common/error.h"
@@ -259,6 +260,27 @@ TEST(Runtime, ReExecutionUsesTheProgramsOwnPath) {
   const std::string self = executable_path();
   EXPECT_EQ(std::filesystem::path(self).filename(), "letter_tests") << self;
   EXPECT_TRUE(std::filesystem::equivalent(self, "/proc/self/exe")) << self;
+}
+
+TEST(Bench, ArgumentsTakeDefaultsOverridesHelpAndErrors) {
+  const std::map<std::string, std::string> defaults = {{"--epochs", "4"}, {"--case", "all"}};
+  auto parse = [&](std::vector<std::string> words, std::vector<std::string>* pos = nullptr) {
+    words.insert(words.begin(), "bench");
+    std::vector<char*> argv;
+    for (auto& w : words) argv.push_back(w.data());
+    return parse_bench_args(static_cast<int>(argv.size()), argv.data(), defaults, "usage: bench\n", pos);
+  };
+  auto a = parse({"--case", "b"});
+  EXPECT_EQ(a["--case"], "b");
+  EXPECT_EQ(a["--epochs"], "4");
+  std::vector<std::string> pos;
+  EXPECT_EQ(parse({"DIR", "--epochs", "2"}, &pos)["--epochs"], "2");
+  EXPECT_EQ(pos, std::vector<std::string>{"DIR"});
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(parse({"--help"}), ::testing::ExitedWithCode(0), "");
+  EXPECT_EXIT(parse({"--bogus", "1"}), ::testing::ExitedWithCode(2), "unknown option --bogus");
+  EXPECT_EXIT(parse({"--epochs"}), ::testing::ExitedWithCode(2), "missing value after --epochs");
+  EXPECT_EXIT(parse({"DIR"}), ::testing::ExitedWithCode(2), "unexpected argument 'DIR'");
 }
 
 TEST(Runtime, ThreadsDefaultToAllCores) {

@@ -1,6 +1,8 @@
 #include "letter/common/bench.h"
 
+#include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <thread>
 
 #include "letter/common/runtime.h"
@@ -47,6 +49,31 @@ nlohmann::json machine_description(const torch::Device& device) {
                       {"torch", compat::torch_version()},
                       {"device", device.str()}};
   return j;
+}
+
+std::map<std::string, std::string> parse_bench_args(int argc, char** argv, std::map<std::string, std::string> defaults,
+                                                    const std::string& usage, std::vector<std::string>* positional) {
+  auto fail = [&](const std::string& what) {
+    std::cerr << "error: " << what << "\n" << usage;
+    std::exit(2);
+  };
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      std::cout << usage;
+      std::exit(0);
+    }
+    if (a.rfind("--", 0) != 0) {
+      if (positional == nullptr) fail("unexpected argument '" + a + "'");
+      positional->push_back(a);
+      continue;
+    }
+    auto it = defaults.find(a);
+    if (it == defaults.end()) fail("unknown option " + a);
+    if (i + 1 >= argc) fail("missing value after " + a);
+    it->second = argv[++i];
+  }
+  return defaults;
 }
 
 std::string load_average() {
