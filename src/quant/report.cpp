@@ -206,18 +206,16 @@ void print_report(std::ostream& os, const nlohmann::json& st) {
        << fmt(100.0 * c["collision_rate_before"].get<double>(), 3) << "%), "
        << c["groups_before"].get<int64_t>() << " shared tuples, largest "
        << c["max_group_before"].get<int64_t>() << "\n";
-  }
-  if (st.contains("collisions") && st["collisions"].value("resolved", true)) {
-    const auto& c = st["collisions"];
-    os << "  collisions after resolution:  " << c["collisions_after"].get<int64_t>()
-       << " (last-level codes re-assigned: " << c["reassigned"].get<int64_t>() << " items; extra level: "
-       << (c["extra_level"].get<bool>() ? "yes, " + std::to_string(c["collisions_after_l"].get<int64_t>()) +
-                                              " items (identical embeddings " +
-                                              std::to_string(c["identical_items"].get<int64_t>()) +
-                                              ", full prefixes " +
-                                              std::to_string(c["full_prefix_items"].get<int64_t>()) + ")"
-                                        : std::string("no"))
-       << ")\n";
+    if (resolved)
+      os << "  collisions after resolution:  " << c["collisions_after"].get<int64_t>()
+         << " (last-level codes re-assigned: " << c["reassigned"].get<int64_t>() << " items; extra level: "
+         << (c["extra_level"].get<bool>() ? "yes, " + std::to_string(c["collisions_after_l"].get<int64_t>()) +
+                                                " items (identical embeddings " +
+                                                std::to_string(c["identical_items"].get<int64_t>()) +
+                                                ", full prefixes " +
+                                                std::to_string(c["full_prefix_items"].get<int64_t>()) + ")"
+                                          : std::string("no"))
+         << ")\n";
   }
   if (st.contains("recon_mse") && st["recon_mse"].is_number())
     os << "  reconstruction MSE: " << std::setprecision(6) << st["recon_mse"].get<double>() << "\n";

@@ -404,10 +404,11 @@ nlohmann::json codes_report(const torch::Tensor& codes, const torch::Tensor& cf,
   st["items"] = codes.size(0);
   st["levels"] = codes.size(1);
   st["code_levels"] = level_stats(codes, 0);
-  st["collision_rate"] = collision_rate(codes);
   const auto counts = std::get<2>(torch::unique_dim(codes.cpu(), 0, /*sorted=*/true, /*return_inverse=*/false,
                                                     /*return_counts=*/true));
   const int64_t n = codes.size(0), distinct = counts.size(0);
+  const double rate = n ? static_cast<double>(n - distinct) / n : 0.0;  // = collision_rate(codes)
+  st["collision_rate"] = rate;
   st["distinct_tuples"] = distinct;
   // The schema of ResolveReport's "before" fields, so that imported and trained codes read
   // alike; "resolved": false says these codes are reported as given.
@@ -415,7 +416,7 @@ nlohmann::json codes_report(const torch::Tensor& codes, const torch::Tensor& cf,
                       {"levels", codes.size(1)},
                       {"distinct_before", distinct},
                       {"collisions_before", n - distinct},
-                      {"collision_rate_before", n ? static_cast<double>(n - distinct) / n : 0.0},
+                      {"collision_rate_before", rate},
                       {"groups_before", (counts >= 2).sum().item<int64_t>()},
                       {"max_group_before", n ? counts.max().item<int64_t>() : 0},
                       {"resolved", false}};
