@@ -4,9 +4,12 @@
 //   (a) 12,101 x 4096 random inputs with the paper layers [2048, ..., 64], and
 //   (b) 12,101 x 384 random inputs with the proportionate default layers [192, 96],
 // method letter (Sinkhorn at the last level, alpha .02 with 32-d random CF vectors,
-// beta 1e-4 with 10 clusters refreshed every epoch), batch 1024.
+// beta 1e-4 with 10 clusters refreshed every epoch), batch 1024. With --dtype bfloat16 the
+// encoder/decoder products run in bfloat16 (tokenizer.dtype) and the JSON adds the bfloat16
+// GEMM rate of the same process next to the float32 one.
 //
 // Usage: bench_tokenizer [--case a|b|all] [--epochs N] [--threads T] [--items N]
+//                        [--device cpu|cuda] [--dtype float32|bfloat16]
 // Prints one JSON object.
 #include <cstdio>
 #include <cstdlib>
@@ -23,22 +26,30 @@
 
 #include "letter/common/bench.h"
 #include "letter/common/runtime.h"
+#include "letter/quant/rqvae.h"
 #include "letter/quant/tokenizer.h"
 
 using namespace letter;
 
 namespace {
 
-nlohmann::json run_case(const std::string& name, int64_t n, int64_t dim, int64_t epochs, double sgemm) {
+struct Rates {
+  double sgemm = 0;  ///< float32 GEMM GFLOP/s
+  double gemm = 0;   ///< GEMM GFLOP/s in the MLP dtype (= sgemm for float32)
+};
+
+nlohmann::json run_case(const std::string& name, int64_t n, int64_t dim, int64_t epochs, const torch::Device& dev,
+                        const std::string& dtype, const Rates& rates) {
   TokenizerOptions t;
   t.epochs = epochs;
+  t.dtype = dtype;
   auto gen = at::detail::createCPUGenerator(1);
   quant::TokenizerInputs in;
   in.embeddings = torch::randn({n, dim}, gen) * 0.05;
   in.cf = torch::randn({n, 32}, gen);
   in.embeddings_path = "random";
   in.cf_path = "random";
-  quant::RqvaeTrainer tr(quant::effective_options(t), in, torch::kCPU, 42);
+  quant::RqvaeTrainer tr(quant::effective_options(t), in, dev, 42);
   const double init_s = tr.initialize_codebooks();
   std::vector<double> times, cluster, cpu;  // cpu: process CPU seconds (all threads)
   nlohmann::json losses = nlohmann::json::array(), phases = nlohmann::json::array();
@@ -82,8 +93,11 @@ nlohmann::json run_case(const std::string& name, int64_t n, int64_t dim, int64_t
           {"codebook_init_seconds", init_s},
           {"gflop_per_epoch", flops / 1e9},
           {"achieved_gflops", flops / per_epoch / 1e9},
-          {"sgemm_gflops", sgemm},
-          {"fraction_of_sgemm", flops / per_epoch / 1e9 / sgemm},
+          {"dtype", dtype},
+          {"sgemm_gflops", rates.sgemm},
+          {"fraction_of_sgemm", flops / per_epoch / 1e9 / rates.sgemm},
+          {"gemm_gflops_in_dtype", rates.gemm},
+          {"fraction_of_gemm_in_dtype", flops / per_epoch / 1e9 / rates.gemm},
           {"train_loss", losses},  // per epoch: total and its terms (b.4-b.6)
           {"phase_seconds", phases}};
 }
@@ -92,25 +106,47 @@ nlohmann::json run_case(const std::string& name, int64_t n, int64_t dim, int64_t
 
 int main(int argc, char** argv) {
   letter::limit_openmp_spinning(argv);  // as the CLI does (runtime.h)
-  auto args = parse_bench_args(argc, argv, {{"--case", "all"}, {"--epochs", "4"}, {"--threads", "0"}, {"--items", "12101"}},
-                               "usage: bench_tokenizer [--case a|b|all] [--epochs N] [--threads T] [--items N]\n");
+  const std::string usage =
+      "usage: bench_tokenizer [--case a|b|all] [--epochs N] [--threads T] [--items N]\n"
+      "                       [--device cpu|cuda] [--dtype float32|bfloat16]\n";
+  auto args = parse_bench_args(argc, argv,
+                               {{"--case", "all"}, {"--epochs", "4"}, {"--threads", "0"}, {"--items", "12101"},
+                                {"--device", "cpu"}, {"--dtype", "float32"}},
+                               usage);
   const std::string which = args["--case"];
   const int64_t epochs = std::stoll(args["--epochs"]), threads = std::stoll(args["--threads"]);
   const int64_t items = std::stoll(args["--items"]);
   setup_logging(true);
   set_threads(threads);
-  torch::Device dev(torch::kCPU);
+  const std::string dtype = args["--dtype"];
+  if (which != "a" && which != "b" && which != "all") {
+    std::cerr << "bench_tokenizer: --case must be a, b or all\n" << usage;
+    return 2;
+  }
+  if (dtype != "float32" && dtype != "bfloat16") {
+    std::cerr << "bench_tokenizer: --dtype must be float32 or bfloat16\n" << usage;
+    return 2;
+  }
+  const torch::Device dev = resolve_device(args["--device"]);
   nlohmann::json out;
   out["bench"] = "tokenizer";
   out["load_before"] = load_average();
-  const double sgemm_before = measure_sgemm_gflops(dev);
+  const auto low = quant::mlp_dtype(dtype);
+  Rates before{measure_sgemm_gflops(dev), 0};
+  before.gemm = low == torch::kFloat32 ? before.sgemm : measure_sgemm_gflops(dev, 2048, 1.0, low);
   nlohmann::json cases = nlohmann::json::array();
-  if (which == "a" || which == "all") cases.push_back(run_case("a: 4096-d, paper layers", items, 4096, epochs, sgemm_before));
-  if (which == "b" || which == "all") cases.push_back(run_case("b: 384-d, default layers", items, 384, epochs, sgemm_before));
+  if (which == "a" || which == "all")
+    cases.push_back(run_case("a: 4096-d, paper layers", items, 4096, epochs, dev, dtype, before));
+  if (which == "b" || which == "all")
+    cases.push_back(run_case("b: 384-d, default layers", items, 384, epochs, dev, dtype, before));
   const double sgemm_after = measure_sgemm_gflops(dev);
   out["cases"] = cases;
-  out["sgemm_gflops_before"] = sgemm_before;
+  out["sgemm_gflops_before"] = before.sgemm;
   out["sgemm_gflops_after"] = sgemm_after;
+  if (low != torch::kFloat32) {
+    out["bf16_gemm_gflops_before"] = before.gemm;
+    out["bf16_gemm_gflops_after"] = measure_sgemm_gflops(dev, 2048, 1.0, low);
+  }
   out["load_after"] = load_average();
   out["peak_rss_mib"] = peak_rss_mib();
   out["machine"] = machine_description(dev);

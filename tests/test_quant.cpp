@@ -455,6 +455,67 @@ TEST(QuantRqvae, DefaultLayersFollowThePaper) {
   EXPECT_EQ(params, expect + 4 * 256 * 32);
 }
 
+namespace {
+double relative_error(const torch::Tensor& a, const torch::Tensor& b) {
+  return ((a - b).norm() / b.norm()).item<double>();
+}
+}  // namespace
+
+TEST(QuantRqvae, Bfloat16MlpTracksFloat32) {
+  torch::manual_seed(21);
+  const std::vector<int64_t> dims{64, 48, 24, 8};
+  Mlp f(dims, 0.0, false), h(dims, 0.0, false, torch::kBFloat16);
+  {
+    torch::NoGradGuard ng;
+    auto fp = f->parameters(), hp = h->parameters();
+    for (size_t i = 0; i < fp.size(); ++i) hp[i].copy_(fp[i]);
+  }
+  auto x = torch::randn({200, 64});
+  auto yf = f->forward(x), yh = h->forward(x);
+  EXPECT_EQ(yh.scalar_type(), torch::kFloat32);
+  // bfloat16 operands (8-bit mantissa): close to float32, but not float32 itself.
+  EXPECT_LT(relative_error(yh, yf), 0.02);
+  EXPECT_FALSE(torch::equal(yh, yf));
+  auto w = torch::randn({200, 8});
+  (yf * w).sum().backward();
+  (yh * w).sum().backward();
+  auto fp = f->parameters(), hp = h->parameters();
+  for (size_t i = 0; i < fp.size(); ++i) {
+    EXPECT_EQ(hp[i].scalar_type(), torch::kFloat32);  // float32 master weights
+    EXPECT_EQ(hp[i].grad().scalar_type(), torch::kFloat32);
+    // Hidden units within bfloat16 rounding of zero can flip their ReLU mask, so earlier
+    // layers' gradients differ by a few percent (measured 0.5-12% here), in direction little.
+    const double cos = torch::cosine_similarity(hp[i].grad().flatten(), fp[i].grad().flatten(), 0).item<double>();
+    EXPECT_GT(cos, 0.99) << "parameter " << i;
+    EXPECT_LT(relative_error(hp[i].grad(), fp[i].grad()), 0.2) << "parameter " << i;
+  }
+  // BatchNorm runs in float32 between bfloat16 Linears.
+  Mlp nb(std::vector<int64_t>{64, 32, 8}, 0.0, true, torch::kBFloat16);
+  EXPECT_EQ(nb->forward(x).scalar_type(), torch::kFloat32);
+}
+
+TEST(QuantRqvae, ArchitectureRecordKeepsTheDtype) {
+  TokenizerOptions t;
+  t.dtype = "bfloat16";
+  auto o = RqvaeOptions::from(t, 384);
+  auto j = o.to_json();
+  EXPECT_EQ(j["dtype"], "bfloat16");
+  EXPECT_EQ(RqvaeOptions::from_json(j).dtype, "bfloat16");
+  Rqvae m(o);
+  EXPECT_EQ(m->encoder->compute, torch::kBFloat16);
+  EXPECT_EQ(m->decoder->compute, torch::kBFloat16);
+  j.erase("dtype");  // checkpoints written before the option existed
+  EXPECT_EQ(RqvaeOptions::from_json(j).dtype, "float32");
+  j["dtype"] = "float16";
+  EXPECT_THROW(RqvaeOptions::from_json(j), UsageError);
+  Config c;
+  c.set("tokenizer.dtype=bfloat16");
+  EXPECT_EQ(c.tokenizer.dtype, "bfloat16");
+  EXPECT_NO_THROW(c.validate());
+  c.set("tokenizer.dtype=fp16");
+  EXPECT_THROW(c.validate(), UsageError);
+}
+
 TEST(QuantOptim, FusedAdamWMatchesAdamW) {
   torch::manual_seed(10);
   auto w0 = torch::randn({300, 70}), b0 = torch::randn({70});
@@ -685,7 +746,8 @@ TEST(QuantTokenizer, PresetsAndMethods) {
   EXPECT_EQ(t.epochs, 10000);
   EXPECT_EQ(changed, (std::vector<std::string>{"lr"}));
   apply_preset(t, "quick");
-  EXPECT_LE(t.epochs, 1000);
+  EXPECT_EQ(t.epochs, 1000);  // <= 1/10 of the paper's epochs (issue #5)
+  EXPECT_EQ(t.lr, 6e-3);
   EXPECT_EQ(t.schedule, "cosine");
   EXPECT_GT(t.warmup_epochs, 0);
   EXPECT_THROW(apply_preset(t, "fast"), UsageError);
@@ -738,6 +800,26 @@ TEST(QuantTokenizer, BadInputsNameTheProblem) {
 // ---------------------------------------------------------------------------------------
 // Training: planted topics, determinism, resume
 
+namespace {
+// The fraction of same-topic item pairs that share their first-level code, and that
+// fraction over all pairs (chance).
+std::pair<double, double> topic_sharing(const torch::Tensor& codes, const std::vector<int64_t>& topic) {
+  auto c0 = codes.select(1, 0).contiguous();
+  const int64_t* c = c0.data_ptr<int64_t>();
+  const int64_t n = c0.size(0);
+  int64_t same_topic = 0, same_topic_same_code = 0, pairs = 0, same_code = 0;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = i + 1; j < n; ++j) {
+      const bool st = topic[i] == topic[j], sc = c[i] == c[j];
+      ++pairs;
+      same_code += sc;
+      same_topic += st;
+      same_topic_same_code += st && sc;
+    }
+  return {static_cast<double>(same_topic_same_code) / same_topic, static_cast<double>(same_code) / pairs};
+}
+}  // namespace
+
 TEST(QuantTokenizer, PlantedTopicsShareFirstLevelCodes) {
   torch::set_num_threads(2);
   auto in = tiny_inputs();
@@ -746,19 +828,8 @@ TEST(QuantTokenizer, PlantedTopicsShareFirstLevelCodes) {
   t.epochs = 20;
   TokenizerRunEnv env;
   auto res = run_tokenizer(t, ti, env);
-  auto c0 = res.codes.select(1, 0);
-  const int64_t n = c0.size(0);
-  int64_t same_topic = 0, same_topic_same_code = 0, pairs = 0, same_code = 0;
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = i + 1; j < n; ++j) {
-      const bool st = in.topic[i] == in.topic[j], sc = c0[i].item<int64_t>() == c0[j].item<int64_t>();
-      ++pairs;
-      same_code += sc;
-      same_topic += st;
-      same_topic_same_code += st && sc;
-    }
-  const double chance = static_cast<double>(same_code) / pairs;
-  const double within = static_cast<double>(same_topic_same_code) / same_topic;
+  const int64_t n = res.codes.size(0);
+  auto [within, chance] = topic_sharing(res.codes, in.topic);
   EXPECT_GT(within, 5 * chance) << "same-topic pairs share level-1 codes " << within << " vs chance " << chance;
   EXPECT_GT(within, 0.5);
   EXPECT_EQ(std::get<0>(torch::unique_dim(res.codes, 0)).size(0), n);
@@ -804,6 +875,30 @@ TEST(QuantTokenizer, DeterministicAndResumable) {
   other.alpha = 0;
   EXPECT_NE(error_of([&] { run_tokenizer(other, ti, env); }).find("different method, architecture"),
             std::string::npos);
+}
+
+TEST(QuantTokenizer, Bfloat16TrainingTracksFloat32) {
+  torch::set_num_threads(2);
+  auto in = tiny_inputs();
+  TokenizerInputs ti{in.emb, in.cf, "tiny-emb", "tiny-cf"};
+  auto t = tiny_options();
+  t.epochs = 20;
+  TokenizerRunEnv env;
+  auto f = run_tokenizer(t, ti, env);
+  t.dtype = "bfloat16";
+  auto h = run_tokenizer(t, ti, env);
+  auto h2 = run_tokenizer(t, ti, env);
+  EXPECT_TRUE(torch::equal(h.codes, h2.codes)) << "bfloat16 training must be deterministic";
+  EXPECT_EQ(h.stats["training"]["arch"]["dtype"], "bfloat16");
+  const double rf = f.stats["recon_mse"].get<double>(), rh = h.stats["recon_mse"].get<double>();
+  // 20 epochs on 407 items: the float32 run's own reconstruction moves 0.0020-0.0024 over its
+  // last evaluations; bfloat16 ends within half of it (0.0025 vs 0.0020 measured). On Beauty
+  // (1,000 epochs) the two end within 1% (README).
+  EXPECT_LT(rh, 1.5 * rf) << "recon " << rh << " (bfloat16) vs " << rf << " (float32)";
+  EXPECT_LT(rh, 0.01) << "bfloat16 training must reduce the reconstruction error (init ~0.015)";
+  EXPECT_EQ(std::get<0>(torch::unique_dim(h.codes, 0)).size(0), h.codes.size(0));
+  auto [within, chance] = topic_sharing(h.codes, in.topic);
+  EXPECT_GT(within, 5 * chance) << "same-topic pairs share level-1 codes " << within << " vs chance " << chance;
 }
 
 TEST(QuantTokenizer, TigerAndRkmeansMethods) {

@@ -16,9 +16,9 @@ void sync(const torch::Device& device) {
 }
 }  // namespace
 
-double measure_sgemm_gflops(const torch::Device& device, int64_t n, double seconds) {
+double measure_sgemm_gflops(const torch::Device& device, int64_t n, double seconds, torch::ScalarType dtype) {
   torch::NoGradGuard no_grad;
-  auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(device);
+  auto opts = torch::TensorOptions().dtype(dtype).device(device);
   auto a = torch::randn({n, n}, opts), b = torch::randn({n, n}, opts);
   auto c = torch::mm(a, b);  // warm-up
   sync(device);

@@ -1,6 +1,9 @@
 // RQ-VAE (algorithms.md b.1, b.3, b.4); see rqvae.h.
 #include "letter/quant/rqvae.h"
 
+#include <fstream>
+#include <sstream>
+
 #include "letter/common/error.h"
 #include "letter/common/runtime.h"
 #include "letter/quant/sinkhorn.h"
@@ -23,6 +26,7 @@ RqvaeOptions RqvaeOptions::from(const TokenizerOptions& t, int64_t in_dim) {
   o.codebook_size = t.codebook_size;
   o.dropout = t.dropout;
   o.bn = t.bn;
+  o.dtype = t.dtype;
   o.sk_epsilons = t.sk_epsilons;
   o.sk_iters = t.sk_iters;
   o.mu = t.mu;
@@ -32,8 +36,8 @@ RqvaeOptions RqvaeOptions::from(const TokenizerOptions& t, int64_t in_dim) {
 nlohmann::json RqvaeOptions::to_json() const {
   return {{"in_dim", in_dim}, {"layers", layers},     {"e_dim", e_dim},
           {"levels", levels}, {"codebook_size", codebook_size}, {"dropout", dropout},
-          {"bn", bn},         {"sk_epsilons", sk_epsilons},   {"sk_iters", sk_iters},
-          {"mu", mu}};
+          {"bn", bn},         {"dtype", dtype},              {"sk_epsilons", sk_epsilons},
+          {"sk_iters", sk_iters}, {"mu", mu}};
 }
 
 RqvaeOptions RqvaeOptions::from_json(const nlohmann::json& j) {
@@ -46,6 +50,8 @@ RqvaeOptions RqvaeOptions::from_json(const nlohmann::json& j) {
     o.codebook_size = j.at("codebook_size").get<int64_t>();
     o.dropout = j.at("dropout").get<double>();
     o.bn = j.at("bn").get<bool>();
+    o.dtype = j.value("dtype", std::string("float32"));  // absent before session 5
+    mlp_dtype(o.dtype);
     o.sk_epsilons = j.at("sk_epsilons").get<std::vector<double>>();
     o.sk_iters = j.at("sk_iters").get<int64_t>();
     o.mu = j.at("mu").get<double>();
@@ -58,9 +64,11 @@ RqvaeOptions RqvaeOptions::from_json(const nlohmann::json& j) {
 
 // ---------------------------------------------------------------------------------------
 
-MlpImpl::MlpImpl(std::vector<int64_t> dims_in, double dropout_in, bool bn)
-    : dims(std::move(dims_in)), dropout(dropout_in) {
+MlpImpl::MlpImpl(std::vector<int64_t> dims_in, double dropout_in, bool bn, torch::ScalarType compute_in)
+    : dims(std::move(dims_in)), dropout(dropout_in), compute(compute_in) {
   LETTER_CHECK(dims.size() >= 2, "MLP needs at least input and output sizes");
+  LETTER_CHECK(compute == torch::kFloat32 || compute == torch::kBFloat16,
+               "MLP compute type must be float32 or bfloat16");
   for (size_t i = 0; i + 1 < dims.size(); ++i) {
     linears.push_back(register_module("linear_" + std::to_string(i),
                                       torch::nn::Linear(dims[i], dims[i + 1])));
@@ -80,17 +88,44 @@ void MlpImpl::reset_parameters() {
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
-  torch::Tensor h = x;
+  const bool low = compute != torch::kFloat32;
+  torch::Tensor h = low ? x.to(compute) : x;
   const size_t n = linears.size();
   for (size_t i = 0; i < n; ++i) {
     if (dropout > 0) h = torch::dropout(h, dropout, is_training());
-    h = linears[i]->forward(h);
+    auto& lin = linears[i];
+    h = low ? torch::linear(h, lin->weight.to(compute), lin->bias.to(compute)) : lin->forward(h);
     if (i + 1 < n) {
-      if (!norms.empty()) h = norms[i]->forward(h);
+      if (!norms.empty()) h = low ? norms[i]->forward(h.to(torch::kFloat32)).to(compute) : norms[i]->forward(h);
       h = torch::relu(h);
     }
   }
-  return h;
+  return low ? h.to(torch::kFloat32) : h;
+}
+
+torch::ScalarType mlp_dtype(const std::string& name) {
+  if (name == "float32") return torch::kFloat32;
+  if (name == "bfloat16") return torch::kBFloat16;
+  LETTER_USAGE_CHECK(false, "unknown tokenizer dtype '", name, "' (float32 | bfloat16)");
+  return torch::kFloat32;
+}
+
+bool fast_bf16(const torch::Device& device) {
+  if (device.is_cuda()) return true;
+  static const bool cpu = [] {
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("flags", 0) != 0) continue;
+      std::istringstream words(line);
+      std::string w;
+      while (words >> w)
+        if (w == "amx_bf16" || w == "avx512_bf16") return true;
+      return false;
+    }
+    return false;
+  }();
+  return cpu;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -169,8 +204,9 @@ RqvaeImpl::RqvaeImpl(RqvaeOptions o) : options(std::move(o)) {
   enc.insert(enc.end(), options.layers.begin(), options.layers.end());
   enc.push_back(options.e_dim);
   std::vector<int64_t> dec(enc.rbegin(), enc.rend());
-  encoder = register_module("encoder", Mlp(enc, options.dropout, options.bn));
-  decoder = register_module("decoder", Mlp(dec, options.dropout, options.bn));
+  const auto compute = mlp_dtype(options.dtype);
+  encoder = register_module("encoder", Mlp(enc, options.dropout, options.bn, compute));
+  decoder = register_module("decoder", Mlp(dec, options.dropout, options.bn, compute));
   quantizer = register_module(
       "quantizer", ResidualQuantizer(options.levels, options.codebook_size, options.e_dim,
                                      options.sk_epsilons, options.sk_iters, options.mu));

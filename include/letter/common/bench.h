@@ -11,9 +11,10 @@
 
 namespace letter {
 
-/// Measured float32 matrix-multiply rate in GFLOP/s on `device` (n x n x n products,
+/// Measured matrix-multiply rate in GFLOP/s on `device` (n x n x n products of `dtype`,
 /// repeated for about `seconds`, after a warm-up), with the current thread setting.
-double measure_sgemm_gflops(const torch::Device& device, int64_t n = 2048, double seconds = 1.0);
+double measure_sgemm_gflops(const torch::Device& device, int64_t n = 2048, double seconds = 1.0,
+                            torch::ScalarType dtype = torch::kFloat32);
 
 /// {"cpu": model name, "cores": N, "threads": T, "torch": version, "device": ..., "gpu": name}.
 nlohmann::json machine_description(const torch::Device& device);

@@ -31,6 +31,7 @@ struct RqvaeOptions {
   int64_t codebook_size = 256;        ///< K
   double dropout = 0.0;               ///< MLP dropout
   bool bn = false;                    ///< BatchNorm1d after hidden Linears
+  std::string dtype = "float32";      ///< MLP matmuls: float32 | bfloat16 (TokenizerOptions)
   std::vector<double> sk_epsilons;    ///< per level; 0 = argmin
   int64_t sk_iters = 50;              ///< Sinkhorn iterations
   double mu = 0.25;                   ///< commitment weight
@@ -43,15 +44,23 @@ struct RqvaeOptions {
 
 /// Dropout -> Linear -> [BatchNorm1d] -> ReLU blocks, no activation after the last Linear
 /// (b.1). Xavier-normal weights, zero biases.
+///
+/// With `compute` = kBFloat16 the Linears multiply bfloat16 copies of their input, weight
+/// and bias (float32 accumulation inside the kernel; mixed precision: the parameters, their
+/// gradients and the optimizer stay float32, the casts pass gradients through). Hidden
+/// activations stay bfloat16 between Linears (BatchNorm runs in float32); the output is
+/// float32. Not in the official code (float32 throughout): an opt-in for speed.
 class MlpImpl : public torch::nn::Module {
  public:
-  MlpImpl(std::vector<int64_t> dims, double dropout, bool bn);
-  /// x (B, dims.front()) -> (B, dims.back()).
+  MlpImpl(std::vector<int64_t> dims, double dropout, bool bn,
+          torch::ScalarType compute = torch::kFloat32);
+  /// x (B, dims.front()) float32 -> (B, dims.back()) float32.
   torch::Tensor forward(const torch::Tensor& x);
   void reset_parameters();
 
   std::vector<int64_t> dims;
   double dropout;
+  torch::ScalarType compute;  ///< kFloat32 or kBFloat16
   std::vector<torch::nn::Linear> linears;
   std::vector<torch::nn::BatchNorm1d> norms;  ///< empty when bn is off
 };
@@ -105,6 +114,14 @@ class RqvaeImpl : public torch::nn::Module {
   ResidualQuantizer quantizer{nullptr};
 };
 TORCH_MODULE(Rqvae);
+
+/// The MLP compute type named by `tokenizer.dtype` ("float32" | "bfloat16"; anything else
+/// throws UsageError).
+torch::ScalarType mlp_dtype(const std::string& name);
+
+/// Whether bfloat16 matrix products run in hardware on `device`: CUDA, or a CPU with AMX or
+/// AVX512-BF16 (read from /proc/cpuinfo). Elsewhere they are emulated and slower than float32.
+bool fast_bf16(const torch::Device& device);
 
 /// Squared L2 distances (B, K) between rows of r (B, D) and codebook (K, D), computed as
 /// |r|^2 + |e|^2 - 2 r.e like the official code (b.3).
