@@ -4,8 +4,10 @@
 // and peak RSS. Prints one JSON object.
 //
 //   bench_rec [--data DIR] [--codes FILE] [--device cpu|cuda] [--threads N] [--steps N]
-//             [--batch B] [--users U] [--beam W] [--size paper|small]
+//             [--batch B] [--users U] [--beam W] [--size paper|small] [--bf16 on|off]
 //
+// --bf16 on (default, as recommender.bf16) trains under bfloat16 autocast where the device
+// multiplies bfloat16 in hardware (CUDA; CPUs with AMX or AVX512-BF16); off = float32.
 // --size small = the CPU-budget model of scripts/run_recommender_cpu.sh (2+2 layers,
 // d_model 64, 4 x 16 heads, d_ff 256).
 //
@@ -22,6 +24,7 @@
 
 #include "letter/common/bench.h"
 #include "letter/common/config.h"
+#include "letter/common/error.h"
 #include "letter/common/fs.h"
 #include "letter/common/runtime.h"
 #include "letter/common/torch_compat.h"
@@ -59,9 +62,9 @@ int main(int argc, char** argv) {
   auto a = parse_bench_args(argc, argv,
                             {{"--data", "data/tiny"}, {"--codes", ""}, {"--device", "cpu"}, {"--threads", "0"},
                              {"--steps", "20"}, {"--batch", "256"}, {"--users", "512"}, {"--beam", "20"},
-                             {"--size", "paper"}},
+                             {"--size", "paper"}, {"--bf16", "on"}},
                             "usage: bench_rec [--data DIR] [--codes FILE] [--device cpu|cuda] [--threads N] [--steps N]\n"
-                            "                 [--batch B] [--users U] [--beam W] [--size paper|small]\n");
+                            "                 [--batch B] [--users U] [--beam W] [--size paper|small] [--bf16 on|off]\n");
   try {
     setup_logging(true);
     const std::string data = a["--data"];
@@ -88,6 +91,8 @@ int main(int argc, char** argv) {
       ro.d_ff = 256;
     }
     ro.batch_size = batch;
+    LETTER_USAGE_CHECK(a["--bf16"] == "on" || a["--bf16"] == "off", "--bf16 must be on or off");
+    const bool bf16 = a["--bf16"] == "on" && compat::fast_bf16(device);  // as the trainer decides
     rec::Recommender model(ro, codes, device, 42);
     auto& t5 = model.t5();
     Split split = leave_one_out(ds, cfg.data.max_history);
@@ -98,7 +103,7 @@ int main(int argc, char** argv) {
 
     double sgemm_before = measure_sgemm_gflops(device, 2048, 1.0);
     auto step = [&](const rec::RecBatch& b) {
-      compat::CudaAutocast ac(device, ro.bf16);
+      compat::Autocast ac(device, bf16);
       auto logits = t5.forward(b.input, b.mask, b.dec_input);
       auto loss = rec::ranking_loss(logits.to(torch::kFloat32), b.labels, ro.tau, allowed);
       opt.zero_grad();
@@ -145,7 +150,7 @@ int main(int argc, char** argv) {
         {"items", ds.num_items()},
         {"model", rec::t5_options_json(t5.options())},
         {"parameters", n_params},
-        {"train", {{"steps", steps}, {"batch", batch}, {"samples", samples},
+        {"train", {{"steps", steps}, {"batch", batch}, {"samples", samples}, {"bf16_autocast", bf16},
                    {"mean_encoder_tokens", tokens / std::max<int64_t>(samples, 1)},
                    {"seconds", train_s}, {"samples_per_s", samples / train_s},
                    {"gflops", gflops}, {"gflop_per_sample", flops / std::max<int64_t>(samples, 1) / 1e9}}},

@@ -14,6 +14,7 @@
 #include "letter/common/fs.h"
 #include "letter/common/runtime.h"
 #include "letter/common/schedule.h"
+#include "letter/common/torch_compat.h"
 #include "test_util.h"
 
 using namespace letter;
@@ -331,4 +332,29 @@ TEST(Schedule, WarmupThenCosine) {
   EXPECT_NEAR(lr_factor(55, 100, 10, "cosine"), 0.5, 1e-12);
   EXPECT_NEAR(lr_factor(100, 100, 10, "cosine"), 0.0, 1e-12);
   EXPECT_DOUBLE_EQ(lr_factor(50, 100, 0, "constant"), 1.0);
+}
+
+TEST(Compat, AutocastRunsProductsInBfloat16AndRestores) {
+  auto a = torch::randn({8, 16}), b = torch::randn({16, 4});
+  const torch::Device cpu(torch::kCPU);
+  {
+    compat::Autocast off(cpu, false);
+    EXPECT_EQ(torch::mm(a, b).scalar_type(), torch::kFloat32);
+  }
+  {
+    compat::Autocast on(cpu, true);
+    EXPECT_EQ(torch::mm(a, b).scalar_type(), torch::kBFloat16);
+    {
+      compat::Autocast nested(cpu, true);
+      EXPECT_EQ(torch::matmul(a, b).scalar_type(), torch::kBFloat16);
+    }
+    EXPECT_EQ(torch::mm(a, b).scalar_type(), torch::kBFloat16) << "the inner scope must not end the outer one";
+    EXPECT_NEAR((torch::mm(a, b).to(torch::kFloat32) - torch::mm(a.to(torch::kFloat64), b.to(torch::kFloat64)).to(torch::kFloat32))
+                    .abs()
+                    .max()
+                    .item<double>(),
+                0.0, 0.1);
+  }
+  EXPECT_EQ(torch::mm(a, b).scalar_type(), torch::kFloat32) << "autocast must end with its scope";
+  EXPECT_TRUE(compat::fast_bf16(torch::Device(torch::kCUDA, 0)));
 }

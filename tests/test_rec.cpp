@@ -19,6 +19,7 @@
 #include "letter/common/error.h"
 #include "letter/common/fs.h"
 #include "letter/common/runtime.h"
+#include "letter/common/torch_compat.h"
 #include "letter/data/codes.h"
 #include "letter/data/dataset.h"
 #include "letter/data/split.h"
@@ -703,6 +704,40 @@ TEST(RecTrain, DeterministicAndResumeEqualsUninterrupted) {
   cfg.recommender.lr = 1e-3;
   EXPECT_NE(error_of([&] { train(dir.path("a"), true, 0); }).find("recommender.{lr}"), std::string::npos);
   EXPECT_NE(error_of([&] { train(dir.path("none"), true, 0); }).find("not found"), std::string::npos);
+}
+
+TEST(RecTrain, Bfloat16AutocastOnTheCpuTracksFloat32) {
+  if (!compat::fast_bf16(torch::kCPU)) GTEST_SKIP() << "no AMX / AVX512-BF16: recommender.bf16 trains in float32 here";
+  SingleThread one;
+  Dataset ds = tiny_users(40);
+  Config cfg = tiny_config(3);
+  cfg.recommender.d_model = 32;
+  cfg.recommender.d_ff = 64;
+  cfg.recommender.heads = 2;
+  cfg.recommender.batch_size = 32;
+  cfg.recommender.valid_users = 20;
+  auto codes = tiny_item_codes(ds);
+  auto train = [&](bool bf16) {
+    cfg.recommender.bf16 = bf16;
+    Recommender rec(cfg.recommender, codes, torch::kCPU, 42);
+    TrainResult res = train_recommender(rec, cfg, ds, "", false);
+    return std::make_pair(rec, res);
+  };
+  auto [f, rf] = train(false);
+  auto [h, rh] = train(true);
+  ASSERT_EQ(rf.history.size(), rh.history.size());
+  for (size_t e = 0; e < rf.history.size(); ++e)
+    EXPECT_NEAR(rh.history[e].loss, rf.history[e].loss, 0.05 * rf.history[e].loss) << "epoch " << e + 1;
+  EXPECT_LT(rh.history.back().loss, rh.history.front().loss);
+  // bfloat16 products were in effect (otherwise the weights would be equal), and the
+  // weights stay float32.
+  auto pf = f.net->parameters(), ph = h.net->parameters();
+  bool differ = false;
+  for (size_t i = 0; i < pf.size(); ++i) {
+    EXPECT_EQ(ph[i].scalar_type(), torch::kFloat32);
+    differ = differ || !torch::equal(pf[i], ph[i]);
+  }
+  EXPECT_TRUE(differ);
 }
 
 // ---- CLI ----------------------------------------------------------------------------------

@@ -1,9 +1,6 @@
 // RQ-VAE (algorithms.md b.1, b.3, b.4); see rqvae.h.
 #include "letter/quant/rqvae.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "letter/common/error.h"
 #include "letter/common/runtime.h"
 #include "letter/quant/sinkhorn.h"
@@ -108,24 +105,6 @@ torch::ScalarType mlp_dtype(const std::string& name) {
   if (name == "bfloat16") return torch::kBFloat16;
   LETTER_USAGE_CHECK(false, "unknown tokenizer dtype '", name, "' (float32 | bfloat16)");
   return torch::kFloat32;
-}
-
-bool fast_bf16(const torch::Device& device) {
-  if (device.is_cuda()) return true;
-  static const bool cpu = [] {
-    std::ifstream in("/proc/cpuinfo");
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.rfind("flags", 0) != 0) continue;
-      std::istringstream words(line);
-      std::string w;
-      while (words >> w)
-        if (w == "amx_bf16" || w == "avx512_bf16") return true;
-      return false;
-    }
-    return false;
-  }();
-  return cpu;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@
 #include "letter/common/fs.h"
 #include "letter/common/runtime.h"
 #include "letter/common/schedule.h"
+#include "letter/common/torch_compat.h"
 #include "letter/data/codes.h"
 #include "letter/data/dataset.h"
 #include "letter/io/npy.h"
@@ -199,7 +200,7 @@ RqvaeTrainer::RqvaeTrainer(const TokenizerOptions& t, const TokenizerInputs& in,
   torch::manual_seed(derive_seed(seed_, "tokenizer.model"));
   model_ = Rqvae(RqvaeOptions::from(t_, x_.size(1)));
   model_->to(device_);
-  if (t_.dtype == "bfloat16" && !fast_bf16(device_))
+  if (t_.dtype == "bfloat16" && !compat::fast_bf16(device_))
     spdlog::warn("tokenizer.dtype=bfloat16: this CPU has no AMX or AVX512-BF16 instructions, so "
                  "bfloat16 products are emulated and slower than fp32");
   optimizer_ = std::make_unique<FusedAdamW>(

@@ -198,7 +198,7 @@ TrainResult train_recommender(Recommender& rec, const Config& cfg, const Dataset
       set_learning_rate(opt, lr);
       torch::Tensor logits;
       {
-        compat::CudaAutocast autocast(rec.device, ro.bf16);
+        compat::Autocast autocast(rec.device, ro.bf16 && compat::fast_bf16(rec.device));
         logits = model.forward(b.input, b.mask, b.dec_input);
       }
       auto loss = ranking_loss(logits.to(torch::kFloat32), b.labels, ro.tau, allowed);

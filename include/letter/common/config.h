@@ -271,7 +271,9 @@ struct RecommenderOptions {
   /// Beam scores: log-probabilities renormalised over the allowed tokens, or "hf" = HF's
   /// unrenormalised log-probabilities of the full softmax (LETTER-TIGER, algorithms.md c.5).
   std::string beam_scores = "renormalized";
-  bool bf16 = true;            ///< bf16 autocast for training on CUDA (CPU: always fp32)
+  /// bf16 autocast for training where bfloat16 products run in hardware: CUDA, and CPUs with
+  /// AMX or AVX512-BF16 (others: float32). Evaluation and beam search stay float32.
+  bool bf16 = true;
 
   template <class V>
   void visit(V& v) {
@@ -302,7 +304,7 @@ struct RecommenderOptions {
             range(0, 1e12));
     v.field("beam_scores", beam_scores, "beam scores over allowed tokens",
             one_of({"renormalized", "hf"}));
-    v.field("bf16", bf16, "bf16 autocast for training on CUDA");
+    v.field("bf16", bf16, "bf16 autocast for training (CUDA; CPUs with AMX or AVX512-BF16)");
   }
 };
 

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <type_traits>
@@ -25,45 +26,85 @@ inline bool cuda_available() { return torch::cuda::is_available(); }
 /// Number of visible CUDA devices (0 on CPU-only builds).
 inline int64_t cuda_device_count() { return static_cast<int64_t>(torch::cuda::device_count()); }
 
-/// RAII bf16 autocast on a CUDA device (no-op on CPU or when `enable` is false). The
-/// autocast API moved from CUDA-only functions (1.x-2.3) to per-device-type ones (2.4+).
-class CudaAutocast {
+/// Whether bfloat16 matrix products run in hardware on `device`: CUDA, or a CPU with AMX or
+/// AVX512-BF16 (read from /proc/cpuinfo once). Elsewhere LibTorch emulates them, slower
+/// than float32.
+inline bool fast_bf16(const torch::Device& device) {
+  if (device.is_cuda()) return true;
+  static const bool cpu = [] {
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("flags", 0) != 0) continue;
+      std::istringstream words(line);
+      std::string w;
+      while (words >> w)
+        if (w == "amx_bf16" || w == "avx512_bf16") return true;
+      return false;
+    }
+    return false;
+  }();
+  return cpu;
+}
+
+/// RAII bf16 autocast on `device`'s type (no-op when `enable` is false): matrix products
+/// (mm, addmm, bmm, matmul, linear) run in bfloat16, reductions and losses as the autocast
+/// lists of this LibTorch say. The autocast API moved from per-type functions (1.x-2.3) to
+/// device-type arguments (2.4+).
+class Autocast {
  public:
-  CudaAutocast(const torch::Device& device, bool enable) {
-    if (!enable || !device.is_cuda()) return;
+  Autocast(const torch::Device& device, bool enable) {
+    if (!enable) return;
     active_ = true;
+    cuda_ = device.is_cuda();
 #if LETTER_TORCH_AT_LEAST(2, 4)
-    prev_enabled_ = at::autocast::is_autocast_enabled(at::kCUDA);
-    prev_dtype_ = at::autocast::get_autocast_dtype(at::kCUDA);
-    at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
-    at::autocast::set_autocast_enabled(at::kCUDA, true);
+    const auto type = cuda_ ? at::kCUDA : at::kCPU;
+    prev_enabled_ = at::autocast::is_autocast_enabled(type);
+    prev_dtype_ = at::autocast::get_autocast_dtype(type);
+    at::autocast::set_autocast_dtype(type, at::kBFloat16);
+    at::autocast::set_autocast_enabled(type, true);
 #else
-    prev_enabled_ = at::autocast::is_enabled();
-    prev_dtype_ = at::autocast::get_autocast_gpu_dtype();
-    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-    at::autocast::set_enabled(true);
+    if (cuda_) {
+      prev_enabled_ = at::autocast::is_enabled();
+      prev_dtype_ = at::autocast::get_autocast_gpu_dtype();
+      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+      at::autocast::set_enabled(true);
+    } else {
+      prev_enabled_ = at::autocast::is_cpu_enabled();
+      prev_dtype_ = at::autocast::get_autocast_cpu_dtype();
+      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+      at::autocast::set_cpu_enabled(true);
+    }
 #endif
     at::autocast::increment_nesting();
   }
-  ~CudaAutocast() {
+  ~Autocast() {
     if (!active_) return;
     if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
 #if LETTER_TORCH_AT_LEAST(2, 4)
-    at::autocast::set_autocast_enabled(at::kCUDA, prev_enabled_);
-    at::autocast::set_autocast_dtype(at::kCUDA, prev_dtype_);
+    const auto type = cuda_ ? at::kCUDA : at::kCPU;
+    at::autocast::set_autocast_enabled(type, prev_enabled_);
+    at::autocast::set_autocast_dtype(type, prev_dtype_);
 #else
-    at::autocast::set_enabled(prev_enabled_);
-    at::autocast::set_autocast_gpu_dtype(prev_dtype_);
+    if (cuda_) {
+      at::autocast::set_enabled(prev_enabled_);
+      at::autocast::set_autocast_gpu_dtype(prev_dtype_);
+    } else {
+      at::autocast::set_cpu_enabled(prev_enabled_);
+      at::autocast::set_autocast_cpu_dtype(prev_dtype_);
+    }
 #endif
   }
-  CudaAutocast(const CudaAutocast&) = delete;
-  CudaAutocast& operator=(const CudaAutocast&) = delete;
+  Autocast(const Autocast&) = delete;
+  Autocast& operator=(const Autocast&) = delete;
 
  private:
   bool active_ = false;
+  bool cuda_ = false;
   bool prev_enabled_ = false;
   at::ScalarType prev_dtype_ = at::kFloat;
 };
+
 /// Key of a parameter in torch::optim::Optimizer::state(): LibTorch 1.x uses the string
 /// form of the TensorImpl pointer (c10::guts::to_string, i.e. ostream <<), 2.x the pointer.
 template <class Opt>  // a template so that only the branch for this LibTorch is instantiated

@@ -119,10 +119,6 @@ TORCH_MODULE(Rqvae);
 /// throws UsageError).
 torch::ScalarType mlp_dtype(const std::string& name);
 
-/// Whether bfloat16 matrix products run in hardware on `device`: CUDA, or a CPU with AMX or
-/// AVX512-BF16 (read from /proc/cpuinfo). Elsewhere they are emulated and slower than float32.
-bool fast_bf16(const torch::Device& device);
-
 /// Squared L2 distances (B, K) between rows of r (B, D) and codebook (K, D), computed as
 /// |r|^2 + |e|^2 - 2 r.e like the official code (b.3).
 torch::Tensor code_distances(const torch::Tensor& r, const torch::Tensor& codebook);
