@@ -748,6 +748,11 @@ TEST(QuantTokenizer, PresetsAndMethods) {
   apply_preset(t, "quick");
   EXPECT_EQ(t.epochs, 1000);  // <= 1/10 of the paper's epochs (issue #5)
   EXPECT_EQ(t.lr, 6e-3);
+  TokenizerOptions tg;
+  tg.method = "tiger";  // collapses at lr 6e-3: the previous quick schedule
+  apply_preset(tg, "quick");
+  EXPECT_EQ(tg.epochs, 800);
+  EXPECT_EQ(tg.lr, 4e-3);
   EXPECT_EQ(t.schedule, "cosine");
   EXPECT_GT(t.warmup_epochs, 0);
   EXPECT_THROW(apply_preset(t, "fast"), UsageError);

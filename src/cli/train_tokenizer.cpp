@@ -29,8 +29,9 @@ void register_train_tokenizer(CLI::App& app, CommonOptions& common) {
   sub->add_option("--method", a->method, "letter (default) | tiger | rkmeans (= tokenizer.method)")
       ->check(CLI::IsMember({"letter", "tiger", "rkmeans"}));
   sub->add_option("--preset", a->preset,
-                  "Schedule preset: quick | paper (= tokenizer.preset; overrides the config "
-                  "file's schedule, --set still wins)")
+                  "Schedule preset (= tokenizer.preset; overrides the config file's schedule, "
+                  "--set still wins): quick = 1,000 epochs, 20 warm-up, lr 6e-3, cosine (tiger: "
+                  "800 epochs at lr 4e-3); paper = 10,000 epochs at constant lr 1e-3")
       ->check(CLI::IsMember({"quick", "paper"}));
   sub->add_option("--embeddings", a->embeddings, "Item embeddings .npy (= tokenizer.embeddings)")
       ->type_name("FILE");

@@ -29,8 +29,8 @@ inline constexpr const char* kTokenizerFormat = "letter.tokenizer";
 inline constexpr int64_t kTokenizerVersion = 1;
 
 /// Applies a schedule preset to `t` ("" = nothing; quick | paper; anything else throws
-/// UsageError). Sets epochs, lr, warmup_epochs, schedule and eval_every; returns the names of
-/// the fields it changed.
+/// UsageError). Sets epochs, lr, warmup_epochs, schedule and eval_every (quick depends on
+/// t.method: tiger trains at a lower lr); returns the names of the fields it changed.
 std::vector<std::string> apply_preset(TokenizerOptions& t, const std::string& preset);
 
 /// The settings a method actually trains with: tiger forces alpha = beta = 0 and all
