@@ -6,10 +6,12 @@
 # Benchmarks (each prints one JSON object; see the usage header of bench/bench_<name>.cpp):
 #   embed          bench_embed: MiniLM over the first items of Beauty (all items on cuda)
 #   cf             bench_cf: one SASRec epoch on Beauty + full-ranking evaluation
-#   tokenizer      bench_tokenizer: RQ-VAE epochs, 4096-d paper layers (a) and 384-d (b) [CPU only]
+#   tokenizer      bench_tokenizer: RQ-VAE epochs, 4096-d paper layers (a) and 384-d (b), float32
+#   tokenizer_bf16 the same with --dtype bfloat16 (tokenizer.dtype) and the bf16 GEMM rate
 #   kmeans         bench_kmeans: size-constrained k-means, 256 clusters, 10 x 10 run     [CPU only]
 #   rec_small      bench_rec --size small: the CPU-budget recommender, Beauty with LETTER codes
-#   rec_paper      bench_rec --size paper: LETTER-TIGER's 4+4-layer model, Beauty
+#   rec_paper      bench_rec --size paper: LETTER-TIGER's 4+4-layer model, Beauty (training
+#                  under bf16 autocast where the device has bf16 hardware, as recommender.bf16)
 # Sizes are chosen so that the whole script takes about 8 minutes on a 2-core CPU (the
 # cuda sizes are larger). bench.json holds: "benchmarks" (each benchmark's JSON under its
 # name, or {"error", "rc"} when it failed), "commands", "wall_seconds", "machine" (the
@@ -70,14 +72,15 @@ CODES=$BEAUTY/Beauty.index.json
 declare -A CMD
 CMD[embed]="$BUILD_DIR/bench_embed --data $BEAUTY --device $DEVICE --threads $THREADS ${EMBED_ARGS[*]}"
 CMD[cf]="$BUILD_DIR/bench_cf $BEAUTY --device $DEVICE --threads $THREADS ${CF_ARGS[*]}"
-CMD[tokenizer]="$BUILD_DIR/bench_tokenizer --threads $THREADS ${TOK_ARGS[*]}"
+CMD[tokenizer]="$BUILD_DIR/bench_tokenizer --device $DEVICE --threads $THREADS ${TOK_ARGS[*]}"
+CMD[tokenizer_bf16]="$BUILD_DIR/bench_tokenizer --device $DEVICE --threads $THREADS --dtype bfloat16 ${TOK_ARGS[*]}"
 CMD[kmeans]="$BUILD_DIR/bench_kmeans --threads $THREADS ${KM_ARGS[*]}"
 CMD[rec_small]="$BUILD_DIR/bench_rec --data $BEAUTY --codes $CODES --size small --device $DEVICE --threads $THREADS ${REC_SMALL[*]}"
 CMD[rec_paper]="$BUILD_DIR/bench_rec --data $BEAUTY --codes $CODES --size paper --device $DEVICE --threads $THREADS ${REC_PAPER[*]}"
-ORDER=(embed cf tokenizer kmeans rec_small rec_paper)
+ORDER=(embed cf tokenizer tokenizer_bf16 kmeans rec_small rec_paper)
 if [ -n "$ONLY" ]; then
   IFS=, read -r -a ORDER <<< "$ONLY"
-  for n in "${ORDER[@]}"; do [ -n "${CMD[$n]:-}" ] || die "unknown benchmark '$n' (embed cf tokenizer kmeans rec_small rec_paper)"; done
+  for n in "${ORDER[@]}"; do [ -n "${CMD[$n]:-}" ] || die "unknown benchmark '$n' (embed cf tokenizer tokenizer_bf16 kmeans rec_small rec_paper)"; done
 fi
 
 echo "bench.sh: device $DEVICE, threads $THREADS, load $(cut -d' ' -f1-3 /proc/loadavg), output $OUT"
