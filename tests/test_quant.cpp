@@ -126,14 +126,14 @@ TinyInputs tiny_inputs(int64_t dim = 64, int64_t cf_dim = 32) {
   return in;
 }
 
-TokenizerOptions tiny_options() {
+TokenizerOptions tiny_options(int64_t epochs = 6) {
   TokenizerOptions t;
   t.levels = 3;
   t.codebook_size = 16;
   t.e_dim = 32;
   t.sk_epsilons = {0.0, 0.0, 0.003};
   t.clusters = 4;
-  t.epochs = 6;
+  t.epochs = epochs;
   t.eval_every = 3;
   t.batch_size = 128;
   t.kmeans_restarts = 2;
@@ -829,10 +829,7 @@ TEST(QuantTokenizer, PlantedTopicsShareFirstLevelCodes) {
   torch::set_num_threads(2);
   auto in = tiny_inputs();
   TokenizerInputs ti{in.emb, in.cf, "tiny-emb", "tiny-cf"};
-  auto t = tiny_options();
-  t.epochs = 20;
-  TokenizerRunEnv env;
-  auto res = run_tokenizer(t, ti, env);
+  auto res = run_tokenizer(tiny_options(20), ti, TokenizerRunEnv{});
   const int64_t n = res.codes.size(0);
   auto [within, chance] = topic_sharing(res.codes, in.topic);
   EXPECT_GT(within, 5 * chance) << "same-topic pairs share level-1 codes " << within << " vs chance " << chance;
@@ -886,8 +883,7 @@ TEST(QuantTokenizer, Bfloat16TrainingTracksFloat32) {
   torch::set_num_threads(2);
   auto in = tiny_inputs();
   TokenizerInputs ti{in.emb, in.cf, "tiny-emb", "tiny-cf"};
-  auto t = tiny_options();
-  t.epochs = 20;
+  auto t = tiny_options(20);
   TokenizerRunEnv env;
   auto f = run_tokenizer(t, ti, env);
   t.dtype = "bfloat16";

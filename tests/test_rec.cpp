@@ -657,15 +657,23 @@ TEST(RecTrain, TinyMemorisesTrainingHistoriesAndBeatsPopularity) {
   RecordProperty("popularity_recall10", std::to_string(pop_r10));
 }
 
-TEST(RecTrain, DeterministicAndResumeEqualsUninterrupted) {
-  SingleThread one;
-  Dataset ds = tiny_users(40);
+namespace {
+// Three epochs of a 32-wide model on batches of 32: the short training runs below.
+Config small_train_config() {
   Config cfg = tiny_config(3);
   cfg.recommender.d_model = 32;
   cfg.recommender.d_ff = 64;
   cfg.recommender.heads = 2;
   cfg.recommender.batch_size = 32;
   cfg.recommender.valid_users = 20;
+  return cfg;
+}
+}  // namespace
+
+TEST(RecTrain, DeterministicAndResumeEqualsUninterrupted) {
+  SingleThread one;
+  Dataset ds = tiny_users(40);
+  Config cfg = small_train_config();
   auto codes = tiny_item_codes(ds);
   test::TempDir dir;
   auto train = [&](const std::string& out, bool resume, int64_t stop_after) {
@@ -710,12 +718,7 @@ TEST(RecTrain, Bfloat16AutocastOnTheCpuTracksFloat32) {
   if (!compat::fast_bf16(torch::kCPU)) GTEST_SKIP() << "no AMX / AVX512-BF16: recommender.bf16 trains in float32 here";
   SingleThread one;
   Dataset ds = tiny_users(40);
-  Config cfg = tiny_config(3);
-  cfg.recommender.d_model = 32;
-  cfg.recommender.d_ff = 64;
-  cfg.recommender.heads = 2;
-  cfg.recommender.batch_size = 32;
-  cfg.recommender.valid_users = 20;
+  Config cfg = small_train_config();
   auto codes = tiny_item_codes(ds);
   auto train = [&](bool bf16) {
     cfg.recommender.bf16 = bf16;

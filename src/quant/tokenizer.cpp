@@ -206,7 +206,7 @@ RqvaeTrainer::RqvaeTrainer(const TokenizerOptions& t, const TokenizerInputs& in,
   model_->to(device_);
   if (t_.dtype == "bfloat16" && !compat::fast_bf16(device_))
     spdlog::warn("tokenizer.dtype=bfloat16: this CPU has no AMX or AVX512-BF16 instructions, so "
-                 "bfloat16 products are emulated and slower than fp32");
+                 "bfloat16 products are emulated and slower than float32");
   optimizer_ = std::make_unique<FusedAdamW>(
       model_->parameters(), torch::optim::AdamWOptions(t_.lr).weight_decay(t_.weight_decay));
   steps_per_epoch_ = (n_ + t_.batch_size - 1) / t_.batch_size;
