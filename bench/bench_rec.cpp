@@ -92,7 +92,8 @@ int main(int argc, char** argv) {
     }
     ro.batch_size = batch;
     LETTER_USAGE_CHECK(a["--bf16"] == "on" || a["--bf16"] == "off", "--bf16 must be on or off");
-    const bool bf16 = a["--bf16"] == "on" && compat::fast_bf16(device);  // as the trainer decides
+    ro.bf16 = a["--bf16"] == "on";
+    const bool bf16 = rec::bf16_autocast(ro, device);  // as the trainer decides
     rec::Recommender model(ro, codes, device, 42);
     auto& t5 = model.t5();
     Split split = leave_one_out(ds, cfg.data.max_history);

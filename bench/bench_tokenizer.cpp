@@ -25,6 +25,7 @@
 #include <torch/torch.h>
 
 #include "letter/common/bench.h"
+#include "letter/common/error.h"
 #include "letter/common/runtime.h"
 #include "letter/quant/rqvae.h"
 #include "letter/quant/tokenizer.h"
@@ -123,15 +124,17 @@ int main(int argc, char** argv) {
     std::cerr << "bench_tokenizer: --case must be a, b or all\n" << usage;
     return 2;
   }
-  if (dtype != "float32" && dtype != "bfloat16") {
-    std::cerr << "bench_tokenizer: --dtype must be float32 or bfloat16\n" << usage;
+  torch::ScalarType low = torch::kFloat32;
+  try {
+    low = quant::mlp_dtype(dtype);
+  } catch (const UsageError& e) {
+    std::cerr << "bench_tokenizer: --dtype: " << e.what() << "\n" << usage;
     return 2;
   }
   const torch::Device dev = resolve_device(args["--device"]);
   nlohmann::json out;
   out["bench"] = "tokenizer";
   out["load_before"] = load_average();
-  const auto low = quant::mlp_dtype(dtype);
   Rates before{measure_sgemm_gflops(dev), 0};
   before.gemm = low == torch::kFloat32 ? before.sgemm : measure_sgemm_gflops(dev, 2048, 1.0, low);
   nlohmann::json cases = nlohmann::json::array();

@@ -103,6 +103,10 @@ std::string differing_keys(const nlohmann::json& a, const nlohmann::json& b) {
 
 }  // namespace
 
+bool bf16_autocast(const RecommenderOptions& ro, const torch::Device& device) {
+  return ro.bf16 && compat::fast_bf16(device);
+}
+
 TrainResult train_recommender(Recommender& rec, const Config& cfg, const Dataset& ds,
                               const std::string& out_dir, bool resume, const TrainHooks& hooks) {
   const auto& ro = cfg.recommender;
@@ -115,6 +119,7 @@ TrainResult train_recommender(Recommender& rec, const Config& cfg, const Dataset
                " has no training samples (every user needs at least 4 items)");
   const std::vector<Sample> valid = validation_samples(split, ro.valid_users, derive_seed(seed, "rec.valid"));
   LETTER_CHECK(!valid.empty(), "dataset ", ds.name, " has no validation samples");
+  const bool bf16 = bf16_autocast(ro, rec.device);
   const int64_t n_train = static_cast<int64_t>(split.train.size());
   const int64_t per_epoch = (n_train + ro.batch_size - 1) / ro.batch_size;
   const int64_t total_steps = per_epoch * ro.epochs;
@@ -198,7 +203,7 @@ TrainResult train_recommender(Recommender& rec, const Config& cfg, const Dataset
       set_learning_rate(opt, lr);
       torch::Tensor logits;
       {
-        compat::Autocast autocast(rec.device, ro.bf16 && compat::fast_bf16(rec.device));
+        compat::Autocast autocast(rec.device, bf16);
         logits = model.forward(b.input, b.mask, b.dec_input);
       }
       auto loss = ranking_loss(logits.to(torch::kFloat32), b.labels, ro.tau, allowed);

@@ -57,52 +57,52 @@ class Autocast {
     if (!enable) return;
     active_ = true;
     cuda_ = device.is_cuda();
-#if LETTER_TORCH_AT_LEAST(2, 4)
-    const auto type = cuda_ ? at::kCUDA : at::kCPU;
-    prev_enabled_ = at::autocast::is_autocast_enabled(type);
-    prev_dtype_ = at::autocast::get_autocast_dtype(type);
-    at::autocast::set_autocast_dtype(type, at::kBFloat16);
-    at::autocast::set_autocast_enabled(type, true);
-#else
-    if (cuda_) {
-      prev_enabled_ = at::autocast::is_enabled();
-      prev_dtype_ = at::autocast::get_autocast_gpu_dtype();
-      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-      at::autocast::set_enabled(true);
-    } else {
-      prev_enabled_ = at::autocast::is_cpu_enabled();
-      prev_dtype_ = at::autocast::get_autocast_cpu_dtype();
-      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-      at::autocast::set_cpu_enabled(true);
-    }
-#endif
+    prev_ = get(cuda_);
+    set(cuda_, {true, at::kBFloat16});
     at::autocast::increment_nesting();
   }
   ~Autocast() {
     if (!active_) return;
     if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-#if LETTER_TORCH_AT_LEAST(2, 4)
-    const auto type = cuda_ ? at::kCUDA : at::kCPU;
-    at::autocast::set_autocast_enabled(type, prev_enabled_);
-    at::autocast::set_autocast_dtype(type, prev_dtype_);
-#else
-    if (cuda_) {
-      at::autocast::set_enabled(prev_enabled_);
-      at::autocast::set_autocast_gpu_dtype(prev_dtype_);
-    } else {
-      at::autocast::set_cpu_enabled(prev_enabled_);
-      at::autocast::set_autocast_cpu_dtype(prev_dtype_);
-    }
-#endif
+    set(cuda_, prev_);
   }
   Autocast(const Autocast&) = delete;
   Autocast& operator=(const Autocast&) = delete;
 
  private:
+  struct State {
+    bool enabled = false;
+    at::ScalarType dtype = at::kFloat;
+  };
+  // The one place where the two autocast APIs differ.
+  static State get(bool cuda) {
+#if LETTER_TORCH_AT_LEAST(2, 4)
+    const auto type = cuda ? at::kCUDA : at::kCPU;
+    return {at::autocast::is_autocast_enabled(type), at::autocast::get_autocast_dtype(type)};
+#else
+    if (cuda) return {at::autocast::is_enabled(), at::autocast::get_autocast_gpu_dtype()};
+    return {at::autocast::is_cpu_enabled(), at::autocast::get_autocast_cpu_dtype()};
+#endif
+  }
+  static void set(bool cuda, const State& s) {
+#if LETTER_TORCH_AT_LEAST(2, 4)
+    const auto type = cuda ? at::kCUDA : at::kCPU;
+    at::autocast::set_autocast_dtype(type, s.dtype);
+    at::autocast::set_autocast_enabled(type, s.enabled);
+#else
+    if (cuda) {
+      at::autocast::set_autocast_gpu_dtype(s.dtype);
+      at::autocast::set_enabled(s.enabled);
+    } else {
+      at::autocast::set_autocast_cpu_dtype(s.dtype);
+      at::autocast::set_cpu_enabled(s.enabled);
+    }
+#endif
+  }
+
   bool active_ = false;
   bool cuda_ = false;
-  bool prev_enabled_ = false;
-  at::ScalarType prev_dtype_ = at::kFloat;
+  State prev_;
 };
 
 /// Key of a parameter in torch::optim::Optimizer::state(): LibTorch 1.x uses the string

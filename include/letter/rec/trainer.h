@@ -66,6 +66,10 @@ struct TrainResult {
   nlohmann::json to_json() const;
 };
 
+/// Whether training runs under bf16 autocast: `recommender.bf16` and a device that multiplies
+/// bfloat16 in hardware (CUDA; CPUs with AMX or AVX512-BF16), else float32.
+bool bf16_autocast(const RecommenderOptions& ro, const torch::Device& device);
+
 /// Trains `rec` on the leave-one-out training samples of `ds` (cfg.recommender,
 /// cfg.data.max_history, cfg.seed). With `out_dir` non-empty, checkpoints go there;
 /// `resume` continues from out_dir/recommender.last.pt. At the end `rec` holds the best
