@@ -5,9 +5,12 @@
 //
 //   bench_rec [--data DIR] [--codes FILE] [--device cpu|cuda] [--threads N] [--steps N]
 //             [--batch B] [--users U] [--beam W] [--size paper|small] [--bf16 on|off]
+//             [--arch t5|causal_t5|decoder]
 //
 // --bf16 on (default, as recommender.bf16) trains under bfloat16 autocast where the device
 // multiplies bfloat16 in hardware (CUDA; CPUs with AMX or AVX512-BF16); off = float32.
+// --arch as recommender.arch: t5 trains one sample per prefix, the others every target of a
+// window per pass (a batch holds about --batch targets; samples/s counts targets).
 // --size small = the CPU-budget model of scripts/run_recommender_cpu.sh (2+2 layers,
 // d_model 64, 4 x 16 heads, d_ff 256).
 //
@@ -62,9 +65,10 @@ int main(int argc, char** argv) {
   auto a = parse_bench_args(argc, argv,
                             {{"--data", "data/tiny"}, {"--codes", ""}, {"--device", "cpu"}, {"--threads", "0"},
                              {"--steps", "20"}, {"--batch", "256"}, {"--users", "512"}, {"--beam", "20"},
-                             {"--size", "paper"}, {"--bf16", "on"}},
+                             {"--size", "paper"}, {"--bf16", "on"}, {"--arch", "t5"}},
                             "usage: bench_rec [--data DIR] [--codes FILE] [--device cpu|cuda] [--threads N] [--steps N]\n"
-                            "                 [--batch B] [--users U] [--beam W] [--size paper|small] [--bf16 on|off]\n");
+                            "                 [--batch B] [--users U] [--beam W] [--size paper|small] [--bf16 on|off]\n"
+                            "                 [--arch t5|causal_t5|decoder]\n");
   try {
     setup_logging(true);
     const std::string data = a["--data"];
@@ -91,43 +95,43 @@ int main(int argc, char** argv) {
       ro.d_ff = 256;
     }
     ro.batch_size = batch;
+    ro.arch = a["--arch"];
+    const rec::Arch arch = rec::parse_arch(ro.arch);
     LETTER_USAGE_CHECK(a["--bf16"] == "on" || a["--bf16"] == "off", "--bf16 must be on or off");
     ro.bf16 = a["--bf16"] == "on";
     const bool bf16 = rec::bf16_autocast(ro, device);  // as the trainer decides
     rec::Recommender model(ro, codes, device, 42);
-    auto& t5 = model.t5();
+    auto& net = *model.net;
     Split split = leave_one_out(ds, cfg.data.max_history);
-    auto batches = rec::length_batches(split.train, cfg.data.max_history, batch, 7);
-    torch::optim::AdamW opt(t5.parameters(), torch::optim::AdamWOptions(5e-4).weight_decay(0.01));
-    const auto allowed = rec::softmax_mask(model.vocab, model.softmax, device);
-    const int64_t L = model.vocab.levels();
+    rec::TrainingSet train(ds, model.vocab, arch, cfg.data.max_history);
+    auto batches = train.batches(batch, 7);
+    torch::optim::AdamW opt(net.parameters(), torch::optim::AdamWOptions(5e-4).weight_decay(0.01));
+    auto allowed = rec::softmax_mask(model.vocab, model.softmax, device);
+    if (allowed.defined() && arch == rec::Arch::kDecoder) allowed = allowed.narrow(0, 0, model.vocab.levels());
 
     double sgemm_before = measure_sgemm_gflops(device, 2048, 1.0);
     auto step = [&](const rec::RecBatch& b) {
       compat::Autocast ac(device, bf16);
-      auto logits = t5.forward(b.input, b.mask, b.dec_input);
-      auto loss = rec::ranking_loss(logits.to(torch::kFloat32), b.labels, ro.tau, allowed);
+      auto [logits, labels] = net.training_logits(b);
+      auto loss = rec::ranking_loss(logits.to(torch::kFloat32), labels, ro.tau, allowed);
       opt.zero_grad();
       loss.backward();
-      torch::nn::utils::clip_grad_norm_(t5.parameters(), 1.0);
+      torch::nn::utils::clip_grad_norm_(net.parameters(), 1.0);
       opt.step();
       return loss;
     };
     model.net->train();
     // Warm-up steps (allocator, thread pool), not timed.
-    for (int64_t i = 0; i < 2; ++i)
-      step(rec::make_rec_batch(ds, model.vocab, split.train, batches[i % batches.size()], cfg.data.max_history).to(device));
+    for (int64_t i = 0; i < 2; ++i) step(train.batch(batches[i % batches.size()]).to(device));
     double flops = 0, tokens = 0;
     int64_t samples = 0;
     Timer timer;
     for (int64_t i = 0; i < steps; ++i) {
-      auto b = rec::make_rec_batch(ds, model.vocab, split.train, batches[(i + 2) % batches.size()],
-                                   cfg.data.max_history).to(device);
+      auto b = train.batch(batches[(i + 2) % batches.size()]).to(device);
       step(b).item<float>();
-      const int64_t B = b.input.size(0), S = b.input.size(1);
-      flops += 3.0 * t5.forward_flops(S, L + 1) * B;
+      flops += 3.0 * net.forward_flops(b);
       tokens += b.mask.sum().item<double>();
-      samples += B;
+      samples += b.samples;
     }
     if (device.is_cuda()) torch::cuda::synchronize();
     const double train_s = timer.seconds();
@@ -143,13 +147,13 @@ int main(int argc, char** argv) {
     const double sgemm = 0.5 * (sgemm_before + sgemm_after);
     const double gflops = flops / train_s / 1e9;
     int64_t n_params = 0;
-    for (const auto& p : t5.parameters()) n_params += p.numel();
+    for (const auto& p : net.parameters()) n_params += p.numel();
 
     nlohmann::json out = {
         {"bench", "rec"},
         {"data", ds.name},
         {"items", ds.num_items()},
-        {"model", rec::t5_options_json(t5.options())},
+        {"model", rec::model_json(arch, net.options())},
         {"parameters", n_params},
         {"train", {{"steps", steps}, {"batch", batch}, {"samples", samples}, {"bf16_autocast", bf16},
                    {"mean_encoder_tokens", tokens / std::max<int64_t>(samples, 1)},

@@ -12,11 +12,14 @@
 #            `letter train-tokenizer` to run with our own codes)
 #   RUN_DIR  default runs/rec-cpu-DATASET-<codes file name>
 #
-# Budget knobs (environment): EPOCHS (default 6), SOFTMAX (level | all, default level),
+# Budget knobs (environment): ARCH (t5 | causal_t5 | decoder, default t5), SIZE (small |
+# paper, default small), EPOCHS (default 6), SOFTMAX (level | all, default level),
 # THREADS (default 1), VALID_USERS (validation users for early stopping, default 2000),
-# BATCH (default 256), LR (default 2e-3), EXTRA (more --set arguments), LETTER_BIN (build/letter).
-# The model: 2+2 layers, d_model 64, 4 heads x 16, d_ff 256, dropout 0.1, tau 0.7
-# (~24 MFLOP per training sample instead of the paper model's ~470).
+# BATCH (default 256), LR (default 2e-3), WARMUP (warm-up share, default 0.01), DROPOUT
+# (default 0.1), PATIENCE (default 3), EXTRA (more --set arguments), LETTER_BIN (build/letter).
+# SIZE small: 2+2 layers, d_model 64, 4 heads x 16, d_ff 256, tau 0.7 (~24 MFLOP per
+# training sample instead of the paper model's ~470); SIZE paper: configs/<dataset>.json's
+# model (4+4 layers, d_model 128, 6 heads x 64, d_ff 1024).
 # Re-running with the same RUN_DIR resumes an interrupted training (--resume).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,12 +38,18 @@ BIN=${LETTER_BIN:-build/letter}  # a copy of the binary keeps long runs safe fro
 [ -x "$BIN" ] || { echo "build first: cmake -S . -B build && cmake --build build -j" >&2; exit 1; }
 [ -f "$CFG" ] || { echo "no config $CFG" >&2; exit 1; }
 SETS=(--set "data.path=$DATA_ROOT/$DS" --set "recommender.codes=$CODES"
-      --set recommender.encoder_layers=2 --set recommender.decoder_layers=2
-      --set recommender.d_model=64 --set recommender.heads=4 --set recommender.d_kv=16
-      --set recommender.d_ff=256 --set "recommender.epochs=$EPOCHS"
+      --set "recommender.arch=${ARCH:-t5}" --set "recommender.epochs=$EPOCHS"
       --set "recommender.batch_size=$BATCH" --set "recommender.lr=$LR"
+      --set "recommender.warmup_ratio=${WARMUP:-0.01}" --set "recommender.dropout=${DROPOUT:-0.1}"
       --set "recommender.softmax=$SOFTMAX" --set "recommender.valid_users=$VALID_USERS"
-      --set recommender.patience=3 --set eval.batch_size=256)
+      --set "recommender.patience=${PATIENCE:-3}" --set eval.batch_size=256)
+case "${SIZE:-small}" in
+  small) SETS+=(--set recommender.encoder_layers=2 --set recommender.decoder_layers=2
+                --set recommender.d_model=64 --set recommender.heads=4 --set recommender.d_kv=16
+                --set recommender.d_ff=256) ;;
+  paper) ;;
+  *) echo "SIZE must be small or paper" >&2; exit 2 ;;
+esac
 # shellcheck disable=SC2206
 [ -n "${EXTRA:-}" ] && SETS+=($EXTRA)
 RESUME=()

@@ -1,8 +1,11 @@
 // Tests for the generative recommender (module rec): vocabulary and code loading, the prefix
 // table's masks, HF T5's relative position buckets, KV-cache decoding against full
 // recomputation, the ranking-guided loss against finite differences, batched beam search
-// against a brute-force enumeration on a tiny random model, collision expansion, coverage and
-// popularity share, learning on data/tiny, determinism, resume, and the CLI's bad inputs.
+// against a brute-force enumeration on a tiny random model (every architecture), collision
+// expansion, coverage and popularity share, all-positions training (windows cover every
+// target once; the window loss equals per-target passes; no target sees its own or a later
+// item; the decoder-only KV cache with left padding), learning on data/tiny, determinism,
+// resume, and the CLI's bad inputs.
 //
 // Codes for data/tiny come from its ground truth (tiny.topics.json): (topic,
 // subtopic-within-topic, index-within-subtopic), which is collision-free.
@@ -141,6 +144,59 @@ T5Options tiny_t5(int64_t vocab) {
   return o;
 }
 
+
+// A random dataset: `users` users with 5..max_len items drawn from `items` items.
+Dataset random_dataset(int64_t users, int64_t items, int64_t max_len, uint64_t seed) {
+  Dataset ds;
+  ds.name = "rand";
+  auto gen = at::detail::createCPUGenerator(seed);
+  for (int64_t u = 0; u < users; ++u) {
+    const int64_t n = torch::randint(5, max_len + 1, {1}, gen, torch::kInt64).item<int64_t>();
+    ds.sequences.push_back({});
+    for (int64_t j = 0; j < n; ++j)
+      ds.sequences.back().push_back(torch::randint(0, items, {1}, gen, torch::kInt64).item<int64_t>());
+    ds.user_ids.push_back(std::to_string(u));
+  }
+  for (int64_t i = 0; i < items; ++i) ds.item_ids.push_back(std::to_string(i));
+  return ds;
+}
+
+RecNet tiny_net(Arch arch, const CodeVocab& v, uint64_t seed) {
+  torch::manual_seed(seed);
+  RecNet net(arch, tiny_t5(v.size()), v.codes());
+  net->eval();
+  return net;
+}
+
+std::vector<int64_t> item_tokens_of(const CodeVocab& v, int64_t item) {
+  std::vector<int64_t> t;
+  for (int64_t l = 0; l < v.levels(); ++l) t.push_back(v.item_tokens()[item][l].item<int64_t>());
+  return t;
+}
+
+// Reference for one target on its own: the per-prefix pass with the history `hist` (item
+// ids, oldest first) and the target's codes teacher-forced. Returns the logits (T, V) of
+// the positions training_logits gives for a target (T = L + 1 for the T5s: codes and eos;
+// L for the decoder-only model) and their labels (T,).
+std::pair<torch::Tensor, torch::Tensor> one_target(RecNetImpl& net, const CodeVocab& v, Arch arch,
+                                                    const std::vector<int64_t>& hist, int64_t target) {
+  const int64_t L = v.levels();
+  const auto codes = item_tokens_of(v, target);
+  auto in = encode_history(v, hist, history_layout(arch));
+  if (arch == Arch::kDecoder) {
+    in.insert(in.end(), codes.begin(), codes.end() - 1);
+    auto tok = torch::tensor(in, torch::kInt64).unsqueeze(0);
+    auto logits = net.lm->logits(net.lm->forward(tok, torch::ones_like(tok, torch::kBool)))[0];
+    return {logits.narrow(0, logits.size(0) - L, L), torch::tensor(codes, torch::kInt64)};
+  }
+  std::vector<int64_t> dec = {CodeVocab::kStart};
+  dec.insert(dec.end(), codes.begin(), codes.end());
+  auto input = torch::tensor(in, torch::kInt64).unsqueeze(0);
+  auto logits = net.t5->forward(input, torch::ones_like(input, torch::kBool), torch::tensor(dec, torch::kInt64).unsqueeze(0))[0];
+  auto labels = codes;
+  labels.push_back(CodeVocab::kEos);
+  return {logits, torch::tensor(labels, torch::kInt64)};
+}
 
 // Training tests run single-threaded: as fast as two threads on a quiet machine, far faster
 // on a loaded one, and bitwise reproducible either way.
@@ -376,36 +432,22 @@ struct RefBeam {
   double score;
 };
 
-// Teacher-forced full decoding (no cache) of every distinct item tuple for one user:
-// tuple tokens -> logits of positions 0..L, (L+1, V) float64.
+// Teacher-forced full decoding (no cache) of every distinct item tuple for one user with
+// history `hist`: tuple tokens -> float64 logits of its positions (one_target).
 using TupleLogits = std::map<std::vector<int64_t>, torch::Tensor>;
-TupleLogits full_decode_all(T5Impl& m, const CodeVocab& v, const torch::Tensor& enc, const torch::Tensor& mask) {
-  const int64_t L = v.levels();
-  std::set<std::vector<int64_t>> tuples;
-  for (int64_t i = 0; i < v.num_items(); ++i) {
-    std::vector<int64_t> t;
-    for (int64_t l = 0; l < L; ++l) t.push_back(v.item_tokens()[i][l].item<int64_t>());
-    tuples.insert(t);
-  }
-  std::vector<int64_t> flat;
-  for (const auto& t : tuples) {
-    flat.push_back(CodeVocab::kStart);
-    flat.insert(flat.end(), t.begin(), t.end());
-  }
-  const int64_t n = static_cast<int64_t>(tuples.size());
-  auto dec = torch::tensor(flat, torch::kInt64).view({n, L + 1});
-  auto logits = m.logits(m.decode(dec, enc.expand({n, enc.size(1), enc.size(2)}),
-                                  mask.expand({n, mask.size(1)}))).to(torch::kFloat64);
+TupleLogits full_decode_all(RecNetImpl& net, Arch arch, const CodeVocab& v, const std::vector<int64_t>& hist) {
   TupleLogits out;
-  int64_t r = 0;
-  for (const auto& t : tuples) out[t] = logits[r++];
+  for (int64_t i = 0; i < v.num_items(); ++i) {
+    auto t = item_tokens_of(v, i);
+    if (!out.count(t)) out[t] = one_target(net, v, arch, hist, i).first.to(torch::kFloat64);
+  }
   return out;
 }
 
 // Reference beam search on full-decoding logits (no cache, no prefix table): the allowed
 // children of a prefix come from the item tuples directly.
 std::vector<RefBeam> reference_beams(const CodeVocab& v, const TupleLogits& rows, int64_t W, bool renorm,
-                                     SoftmaxMode mode) {
+                                     SoftmaxMode mode, bool eos) {
   const int64_t L = v.levels();
   auto children = [&](const std::vector<int64_t>& prefix) {
     std::set<int64_t> c;
@@ -445,7 +487,7 @@ std::vector<RefBeam> reference_beams(const CodeVocab& v, const TupleLogits& rows
   }
   if (!renorm) {
     for (auto& b : beams)
-      if (mode == SoftmaxMode::kAll)
+      if (mode == SoftmaxMode::kAll && eos)
         b.score += torch::log_softmax(rows.at(b.tokens)[L], 0)[CodeVocab::kEos].item<double>();
     std::stable_sort(beams.begin(), beams.end(), [](const RefBeam& a, const RefBeam& b) { return a.score > b.score; });
   }
@@ -456,66 +498,68 @@ std::vector<RefBeam> reference_beams(const CodeVocab& v, const TupleLogits& rows
 
 TEST(RecBeamSearch, EqualsBruteForceEnumerationForSeveralBeamSizes) {
   SingleThread one;
-  torch::manual_seed(21);
   const std::vector<int64_t> ks = {3, 4, 5};
   auto codes = random_codes(40, ks, 9);
   CodeVocab v(codes);
   PrefixTable table(v, torch::kCPU);
-  T5 m(tiny_t5(v.size()));
-  m->eval();
   torch::NoGradGuard g;
-  auto batch = make_history_batch(v, {{3}, {0, 7, 12, 30}, {39, 2, 2}}, 20);
-  auto enc = m->encode(batch.input, batch.mask);
+  const std::vector<std::vector<int64_t>> hist = {{3}, {0, 7, 12, 30}, {39, 2, 2}};
   const int64_t B = 3;
-  std::vector<TupleLogits> rows;
-  for (int64_t b = 0; b < B; ++b) rows.push_back(full_decode_all(*m, v, enc.narrow(0, b, 1), batch.mask.narrow(0, b, 1)));
-  for (SoftmaxMode mode : {SoftmaxMode::kAll, SoftmaxMode::kLevel}) {
-    for (bool renorm : {true, false}) {
-      for (int64_t W : {1, 2, 5, 64}) {
-        BeamSearchOptions bo;
-        bo.beam = W;
-        bo.renormalize = renorm;
-        bo.softmax = mode;
-        BeamResult r = beam_search(*m, v, table, batch.input, batch.mask, bo);
-        ASSERT_EQ(r.tuples.size(0), B);
-        ASSERT_EQ(r.tuples.size(1), W);
-        for (int64_t b = 0; b < B; ++b) {
-          auto ref = reference_beams(v, rows[b], W, renorm, mode);
-          std::string ctx = "mode " + std::to_string(static_cast<int>(mode)) + " renorm " + std::to_string(renorm) +
-                            " W " + std::to_string(W) + " user " + std::to_string(b);
-          for (int64_t w = 0; w < W; ++w) {
-            const int64_t t = r.tuples[b][w].item<int64_t>();
-            if (w >= static_cast<int64_t>(ref.size())) {
-              EXPECT_EQ(t, -1) << ctx;
-              EXPECT_TRUE(std::isinf(r.scores[b][w].item<float>())) << ctx;
-              continue;
-            }
-            ASSERT_GE(t, 0) << ctx;  // a valid item tuple, never an invalid one
-            const int64_t item = table.tuple_items(t).front();
-            for (int64_t l = 0; l < 3; ++l)
-              EXPECT_EQ(v.item_tokens()[item][l].item<int64_t>(), ref[w].tokens[l]) << ctx << " beam " << w;
-            EXPECT_NEAR(r.scores[b][w].item<float>(), ref[w].score, 2e-4) << ctx << " beam " << w;
-          }
-        }
-        if (W == 64) {
-          // Exhaustive beam = brute force over all items: the top-10 items (collisions
-          // expanded in item order) are the 10 best sequence scores, ties by item id.
-          auto items = expand_items(r, table, 10);
+  for (Arch arch : {Arch::kT5, Arch::kCausalT5, Arch::kDecoder}) {
+    RecNet net = tiny_net(arch, v, 21);
+    auto& m = net->generator();
+    auto batch = make_history_batch(v, hist, 20, history_layout(arch));
+    std::vector<TupleLogits> rows;
+    for (int64_t b = 0; b < B; ++b) rows.push_back(full_decode_all(*net, arch, v, hist[b]));
+    const bool eos = m.predicts_eos();
+    for (SoftmaxMode mode : {SoftmaxMode::kAll, SoftmaxMode::kLevel}) {
+      for (bool renorm : {true, false}) {
+        for (int64_t W : {1, 2, 5, 64}) {
+          BeamSearchOptions bo;
+          bo.beam = W;
+          bo.renormalize = renorm;
+          bo.softmax = mode;
+          BeamResult r = beam_search(m, v, table, batch.input, batch.mask, bo);
+          ASSERT_EQ(r.tuples.size(0), B);
+          ASSERT_EQ(r.tuples.size(1), W);
           for (int64_t b = 0; b < B; ++b) {
-            auto ref = reference_beams(v, rows[b], 1000, renorm, mode);
-            std::map<std::vector<int64_t>, double> score;
-            for (const auto& rb : ref) score[rb.tokens] = rb.score;
-            std::vector<std::pair<double, int64_t>> all;
-            for (int64_t i = 0; i < v.num_items(); ++i) {
-              std::vector<int64_t> t;
-              for (int64_t l = 0; l < 3; ++l) t.push_back(v.item_tokens()[i][l].item<int64_t>());
-              all.push_back({-score.at(t), i});
+            auto ref = reference_beams(v, rows[b], W, renorm, mode, eos);
+            std::string ctx = arch_name(arch) + " mode " + std::to_string(static_cast<int>(mode)) + " renorm " + std::to_string(renorm) +
+                              " W " + std::to_string(W) + " user " + std::to_string(b);
+            for (int64_t w = 0; w < W; ++w) {
+              const int64_t t = r.tuples[b][w].item<int64_t>();
+              if (w >= static_cast<int64_t>(ref.size())) {
+                EXPECT_EQ(t, -1) << ctx;
+                EXPECT_TRUE(std::isinf(r.scores[b][w].item<float>())) << ctx;
+                continue;
+              }
+              ASSERT_GE(t, 0) << ctx;  // a valid item tuple, never an invalid one
+              const int64_t item = table.tuple_items(t).front();
+              for (int64_t l = 0; l < 3; ++l)
+                EXPECT_EQ(v.item_tokens()[item][l].item<int64_t>(), ref[w].tokens[l]) << ctx << " beam " << w;
+              EXPECT_NEAR(r.scores[b][w].item<float>(), ref[w].score, 2e-4) << ctx << " beam " << w;
             }
-            std::sort(all.begin(), all.end());
-            ASSERT_EQ(items[b].size(), 10u);
-            for (int64_t j = 0; j < 10; ++j) {
-              EXPECT_EQ(items[b][j].item, all[j].second) << "rank " << j;
-              EXPECT_NEAR(items[b][j].score, -all[j].first, 2e-4);
+          }
+          if (W == 64) {
+            // Exhaustive beam = brute force over all items: the top-10 items (collisions
+            // expanded in item order) are the 10 best sequence scores, ties by item id.
+            auto items = expand_items(r, table, 10);
+            for (int64_t b = 0; b < B; ++b) {
+              auto ref = reference_beams(v, rows[b], 1000, renorm, mode, eos);
+              std::map<std::vector<int64_t>, double> score;
+              for (const auto& rb : ref) score[rb.tokens] = rb.score;
+              std::vector<std::pair<double, int64_t>> all;
+              for (int64_t i = 0; i < v.num_items(); ++i) {
+                std::vector<int64_t> t;
+                for (int64_t l = 0; l < 3; ++l) t.push_back(v.item_tokens()[i][l].item<int64_t>());
+                all.push_back({-score.at(t), i});
+              }
+              std::sort(all.begin(), all.end());
+              ASSERT_EQ(items[b].size(), 10u);
+              for (int64_t j = 0; j < 10; ++j) {
+                EXPECT_EQ(items[b][j].item, all[j].second) << "rank " << j;
+                EXPECT_NEAR(items[b][j].score, -all[j].first, 2e-4);
+              }
             }
           }
         }
@@ -606,7 +650,7 @@ TEST(RecMetrics, BeamRanksEqualFullRankingOfBruteForceScores) {
   std::vector<int64_t> idx(split.test.size());
   std::iota(idx.begin(), idx.end(), 0);
   auto b = make_rec_batch(ds, rec.vocab, split.test, idx, 20);
-  BeamResult br = beam_search(rec.t5(), rec.vocab, rec.table, b.input, b.mask, rec.search_options(64));
+  BeamResult br = beam_search(rec.net->generator(), rec.vocab, rec.table, b.input, b.mask, rec.search_options(64));
   auto scores = torch::full({static_cast<int64_t>(idx.size()), 30}, -INFINITY);
   for (size_t u = 0; u < idx.size(); ++u)
     for (int64_t w = 0; w < 64; ++w) {
@@ -620,41 +664,229 @@ TEST(RecMetrics, BeamRanksEqualFullRankingOfBruteForceScores) {
   EXPECT_TRUE((r.tuple_ranks <= r.item_ranks).all().item<bool>());
 }
 
+// ---- all-positions training (recommender.arch = causal_t5 | decoder) -----------------------
+
+namespace {
+
+// Row of training_logits that holds window-position k (>= 1) of batch row r.
+int64_t window_row(const RecBatch& b, Arch arch, int64_t r, int64_t k, int64_t L) {
+  const int64_t per_row = arch == Arch::kDecoder ? b.labels.size(1) / L : b.labels.size(1) / (L + 1);
+  return r * per_row + (arch == Arch::kDecoder ? k : k - 1);
+}
+
+}  // namespace
+
+TEST(RecAllPositions, WindowsHoldEveryTrainingTargetOnceWithItsHistory) {
+  Dataset ds = random_dataset(40, 30, 30, 5);
+  for (int64_t M : {1, 3, 20}) {
+    const auto windows = training_windows(ds, M);
+    const Split split = leave_one_out(ds, M);
+    std::map<std::pair<int64_t, int64_t>, int64_t> seen;  // (user, target position) -> history start
+    for (const auto& w : windows) {
+      EXPECT_GE(w.targets(), 1);
+      EXPECT_LE(w.end - w.begin, M + 1) << "window longer than max_history + 1";
+      EXPECT_LE(w.end, static_cast<int64_t>(ds.sequences[w.user].size()) - 2) << "window reaches valid/test";
+      for (int64_t j = w.begin + 1; j < w.end; ++j) EXPECT_TRUE(seen.emplace(std::make_pair(w.user, j), w.begin).second);
+    }
+    ASSERT_EQ(seen.size(), split.train.size()) << "M " << M;
+    for (const auto& s : split.train) {
+      auto it = seen.find({s.user, s.pos});
+      ASSERT_NE(it, seen.end()) << "user " << s.user << " pos " << s.pos;
+      const int64_t m = static_cast<int64_t>(ds.sequences[s.user].size()) - 2;
+      // The window's history is a suffix of the per-prefix history, and equal to it when
+      // the user's training part fits one window.
+      EXPECT_GE(it->second, s.pos - history_length(s, M));
+      if (m <= M + 1) EXPECT_EQ(it->second, s.pos - history_length(s, M));
+    }
+    TrainingSet t(ds, CodeVocab(random_codes(30, {3, 4}, 1)), Arch::kDecoder, M);
+    EXPECT_EQ(t.targets(), static_cast<int64_t>(split.train.size()));
+    std::vector<int64_t> count(windows.size(), 0);
+    for (const auto& b : t.batches(16, 3))
+      for (int64_t i : b) ++count[i];
+    EXPECT_TRUE(std::all_of(count.begin(), count.end(), [](int64_t c) { return c == 1; })) << "every window once";
+  }
+}
+
+TEST(RecAllPositions, WindowLossEqualsPerTargetPasses) {
+  SingleThread one;
+  torch::NoGradGuard g;
+  Dataset ds = random_dataset(7, 30, 14, 8);
+  CodeVocab v(random_codes(30, {3, 4, 5}, 2));
+  const int64_t L = v.levels();
+  auto allowed = softmax_mask(v, SoftmaxMode::kLevel, torch::kCPU);
+  for (Arch arch : {Arch::kCausalT5, Arch::kDecoder}) {
+    RecNet net = tiny_net(arch, v, 4);
+    // M = 20: one window per user, every target sees its per-prefix history (the paths must
+    // agree exactly); M = 3: several windows per user.
+    for (int64_t M : {20, 3}) {
+      const auto windows = training_windows(ds, M);
+      std::vector<int64_t> idx(windows.size());
+      std::iota(idx.begin(), idx.end(), 0);
+      RecBatch b = make_window_batch(ds, v, windows, idx, arch);
+      auto [logits, labels] = net->training_logits(b);
+      std::vector<torch::Tensor> ref_logits, ref_labels;
+      int64_t targets = 0;
+      for (size_t r = 0; r < windows.size(); ++r) {
+        const auto& w = windows[r];
+        const auto& seq = ds.sequences[w.user];
+        for (int64_t k = 1; k < w.end - w.begin; ++k, ++targets) {
+          std::vector<int64_t> hist(seq.begin() + w.begin, seq.begin() + w.begin + k);
+          auto [rl, rlab] = one_target(*net, v, arch, hist, seq[w.begin + k]);
+          const int64_t row = window_row(b, arch, static_cast<int64_t>(r), k, L);
+          const std::string ctx = arch_name(arch) + " M " + std::to_string(M) + " window " + std::to_string(r) +
+                                  " target " + std::to_string(k);
+          EXPECT_TRUE(torch::equal(labels[row], rlab)) << ctx << "\n" << labels[row] << rlab;
+          EXPECT_TRUE(torch::allclose(logits[row], rl, 1e-4, 1e-5)) << ctx;
+          ref_logits.push_back(rl);
+          ref_labels.push_back(rlab);
+        }
+      }
+      EXPECT_EQ(b.samples, targets);
+      // Every other row is padding: all labels ignored.
+      EXPECT_EQ((labels != kIgnoreLabel).sum().item<int64_t>(), targets * labels.size(1));
+      const auto mask = arch == Arch::kDecoder ? allowed.narrow(0, 0, L) : allowed;
+      const double window_loss = ranking_loss(logits, labels, 0.7, mask).item<double>();
+      const double ref_loss = ranking_loss(torch::stack(ref_logits), torch::stack(ref_labels), 0.7, mask).item<double>();
+      EXPECT_NEAR(window_loss, ref_loss, 1e-5 * ref_loss) << arch_name(arch) << " M " << M;
+    }
+  }
+}
+
+TEST(RecAllPositions, NoTargetSeesItsOwnItemOrALaterOne) {
+  SingleThread one;
+  torch::NoGradGuard g;
+  CodeVocab v(random_codes(30, {3, 4, 5}, 2));
+  const int64_t L = v.levels();
+  Dataset ds;
+  ds.name = "one";
+  ds.sequences = {{3, 8, 11, 2, 20, 27, 14, 9, 5}};  // training part: 7 items, 6 targets
+  ds.user_ids = {"0"};
+  for (int64_t i = 0; i < 30; ++i) ds.item_ids.push_back(std::to_string(i));
+  for (Arch arch : {Arch::kCausalT5, Arch::kDecoder}) {
+    RecNet net = tiny_net(arch, v, 6);
+    const auto windows = training_windows(ds, 20);
+    ASSERT_EQ(windows.size(), 1u);
+    auto logits_of = [&](const Dataset& d) {
+      return net->training_logits(make_window_batch(d, v, windows, {0}, arch)).first;
+    };
+    auto base = logits_of(ds);
+    for (int64_t k = 1; k < 7; ++k) {
+      Dataset changed = ds;
+      // An item whose codes differ from the original's at every level.
+      int64_t other = 0;
+      while (true) {
+        bool all_differ = true;
+        for (int64_t l = 0; l < L; ++l)
+          all_differ = all_differ && v.codes()[other][l].item<int64_t>() != v.codes()[ds.sequences[0][k]][l].item<int64_t>();
+        if (all_differ) break;
+        ++other;
+      }
+      changed.sequences[0][k] = other;
+      auto after = logits_of(changed);
+      const std::string ctx = arch_name(arch) + ": item at window position " + std::to_string(k) + " changed";
+      for (int64_t j = 1; j < k; ++j) {
+        const int64_t row = window_row(make_window_batch(ds, v, windows, {0}, arch), arch, 0, j, L);
+        EXPECT_TRUE(torch::allclose(after[row], base[row], 0.0, 1e-6)) << ctx << ", target " << j << " moved";
+      }
+      // The changed target's own first code is predicted without seeing it.
+      const int64_t row = window_row(make_window_batch(ds, v, windows, {0}, arch), arch, 0, k, L);
+      EXPECT_TRUE(torch::allclose(after[row][0], base[row][0], 0.0, 1e-6)) << ctx << ", its first code moved";
+      // ... and the change is visible to the targets after it (the test can fail).
+      if (k + 1 < 7) {
+        const int64_t next = window_row(make_window_batch(ds, v, windows, {0}, arch), arch, 0, k + 1, L);
+        EXPECT_FALSE(torch::allclose(after[next][0], base[next][0], 0.0, 1e-6)) << ctx << ", next target did not move";
+      }
+    }
+  }
+}
+
+TEST(RecAllPositions, DecoderKvCacheWithLeftPaddingEqualsFullRecomputation) {
+  SingleThread one;
+  torch::NoGradGuard g;
+  CodeVocab v(random_codes(30, {3, 4, 5}, 2));
+  RecNet net = tiny_net(Arch::kDecoder, v, 9);
+  const std::vector<std::vector<int64_t>> hist = {{4}, {0, 7, 12, 29, 3}, {19, 2}};
+  auto batch = make_history_batch(v, hist, 20, history_layout(Arch::kDecoder));
+  const int64_t B = 3, W = 2;
+  DecoderCache cache;
+  auto logits = net->lm->prefill(batch.input, batch.mask, cache);  // (B, V)
+  std::vector<std::vector<int64_t>> rows;
+  for (const auto& h : hist) rows.push_back(encode_history(v, h, history_layout(Arch::kDecoder)));
+  auto full_last = [&](const std::vector<int64_t>& tokens) {
+    auto t = torch::tensor(tokens, torch::kInt64).unsqueeze(0);
+    auto h = net->lm->forward(t, torch::ones_like(t, torch::kBool));
+    return net->lm->logits(h)[0][tokens.size() - 1];
+  };
+  for (int64_t b = 0; b < B; ++b) EXPECT_TRUE(torch::allclose(logits[b], full_last(rows[b]), 1e-4, 1e-5)) << "prefill " << b;
+  // W beams per user with different continuations, reordered between steps.
+  std::vector<std::vector<int64_t>> beams;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t w = 0; w < W; ++w) beams.push_back(rows[b]);
+  cache.beams = 1;
+  auto gen = at::detail::createCPUGenerator(5);
+  std::vector<int64_t> index;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t w = 0; w < W; ++w) index.push_back(b);
+  GenerativeModel::reorder_cache(cache, torch::tensor(index, torch::kInt64));
+  cache.beams = W;
+  for (int64_t t = 0; t < 3; ++t) {
+    std::vector<int64_t> tok;
+    for (auto& r : beams) {
+      r.push_back(torch::randint(3, v.size(), {1}, gen, torch::kInt64).item<int64_t>());
+      tok.push_back(r.back());
+    }
+    auto out = net->lm->step(torch::tensor(tok, torch::kInt64), cache);  // (B*W, V)
+    for (int64_t r = 0; r < B * W; ++r)
+      EXPECT_TRUE(torch::allclose(out[r], full_last(beams[r]), 1e-4, 1e-5)) << "step " << t << " row " << r;
+    std::vector<int64_t> perm;
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t w = 0; w < W; ++w) perm.push_back(b * W + (w + 1) % W);
+    GenerativeModel::reorder_cache(cache, torch::tensor(perm, torch::kInt64));
+    std::vector<std::vector<int64_t>> next;
+    for (int64_t i : perm) next.push_back(beams[i]);
+    beams = next;
+  }
+}
+
 // ---- training -----------------------------------------------------------------------------
 
 TEST(RecTrain, TinyMemorisesTrainingHistoriesAndBeatsPopularity) {
   // The first 60 users of data/tiny (420 training samples) keep the runtime small.
   SingleThread one;
   Dataset ds = tiny_users(60);
-  Config cfg = tiny_config(15);
-  cfg.recommender.dropout = 0.0;
-  cfg.recommender.lr = 3e-3;
-  cfg.recommender.batch_size = 32;
-  cfg.recommender.eval_every = 15;
-  cfg.recommender.valid_users = 20;
-  Recommender rec(cfg.recommender, tiny_item_codes(ds), torch::kCPU, 42);
-  TrainResult res = train_recommender(rec, cfg, ds, "", false);
-  ASSERT_EQ(static_cast<int64_t>(res.history.size()), 15);
-  EXPECT_LT(res.history.back().loss, 0.5 * res.history.front().loss);
-  // Recall@10 on its own training histories.
-  Split split = leave_one_out(ds, 20);
-  RankOptions ro;
-  ro.beam = 20;
-  ro.top_k = 20;
-  Ranking tr = rank_samples(rec, ds, split.train, 20, ro);
-  const double train_r10 = ranking_metrics(tr.item_ranks, {10})["recall@10"].get<double>();
-  EXPECT_GE(train_r10, 0.9) << "train recall@10";
-  // Test: clearly above the popularity ranking.
-  cfg.eval.ks = {10};
-  nlohmann::json m = evaluate_recommender(rec, ds, cfg);
-  const double test_r10 = m["metrics"]["recall@10"].get<double>();
-  const double pop_r10 = m["baseline_popularity"]["recall@10"].get<double>();
-  EXPECT_GT(test_r10, 2.0 * pop_r10) << m.dump(2);
-  EXPECT_GT(test_r10, pop_r10 + 0.08) << m.dump(2);
-  EXPECT_EQ(m["collisions"]["colliding_groups"], 0);
-  RecordProperty("train_recall10", std::to_string(train_r10));
-  RecordProperty("test_recall10", std::to_string(test_r10));
-  RecordProperty("popularity_recall10", std::to_string(pop_r10));
+  for (const char* arch : {"t5", "causal_t5", "decoder"}) {
+    SCOPED_TRACE(arch);
+    Config cfg = tiny_config(15);
+    cfg.recommender.arch = arch;
+    cfg.recommender.dropout = 0.0;
+    cfg.recommender.lr = 3e-3;
+    cfg.recommender.batch_size = 32;
+    cfg.recommender.eval_every = 15;
+    cfg.recommender.valid_users = 20;
+    Recommender rec(cfg.recommender, tiny_item_codes(ds), torch::kCPU, 42);
+    TrainResult res = train_recommender(rec, cfg, ds, "", false);
+    ASSERT_EQ(static_cast<int64_t>(res.history.size()), 15);
+    EXPECT_LT(res.history.back().loss, 0.5 * res.history.front().loss);
+    // Recall@10 on its own training histories.
+    Split split = leave_one_out(ds, 20);
+    RankOptions ro;
+    ro.beam = 20;
+    ro.top_k = 20;
+    Ranking tr = rank_samples(rec, ds, split.train, 20, ro);
+    const double train_r10 = ranking_metrics(tr.item_ranks, {10})["recall@10"].get<double>();
+    EXPECT_GE(train_r10, 0.9) << "train recall@10";
+    // Test: clearly above the popularity ranking.
+    cfg.eval.ks = {10};
+    nlohmann::json m = evaluate_recommender(rec, ds, cfg);
+    const double test_r10 = m["metrics"]["recall@10"].get<double>();
+    const double pop_r10 = m["baseline_popularity"]["recall@10"].get<double>();
+    EXPECT_GT(test_r10, 2.0 * pop_r10) << m.dump(2);
+    EXPECT_GT(test_r10, pop_r10 + 0.08) << m.dump(2);
+    EXPECT_EQ(m["collisions"]["colliding_groups"], 0);
+    RecordProperty(std::string(arch) + "_train_recall10", std::to_string(train_r10));
+    RecordProperty(std::string(arch) + "_test_recall10", std::to_string(test_r10));
+    RecordProperty("popularity_recall10", std::to_string(pop_r10));
+  }
 }
 
 namespace {
@@ -673,45 +905,49 @@ Config small_train_config() {
 TEST(RecTrain, DeterministicAndResumeEqualsUninterrupted) {
   SingleThread one;
   Dataset ds = tiny_users(40);
-  Config cfg = small_train_config();
   auto codes = tiny_item_codes(ds);
-  test::TempDir dir;
-  auto train = [&](const std::string& out, bool resume, int64_t stop_after) {
-    Recommender rec(cfg.recommender, codes, torch::kCPU, static_cast<uint64_t>(cfg.seed));
-    TrainHooks hooks;
-    if (stop_after > 0) hooks.after_epoch = [=](const EpochStats& s) { return s.epoch < stop_after; };
-    TrainResult res = train_recommender(rec, cfg, ds, out, resume, hooks);
-    return std::make_pair(rec, res);
-  };
-  auto [a, ra] = train(dir.path("a"), false, 0);
-  auto [b, rb] = train(dir.path("b"), false, 0);
-  auto pa = a.net->parameters(), pb = b.net->parameters();
-  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i])) << "determinism, parameter " << i;
-  // Interrupted after epoch 1, then resumed.
-  auto [c1, rc1] = train(dir.path("c"), false, 1);
-  EXPECT_TRUE(rc1.interrupted);
-  EXPECT_EQ(rc1.history.size(), 1u);
-  auto [c, rc] = train(dir.path("c"), true, 0);
-  ASSERT_EQ(rc.history.size(), ra.history.size());
-  for (size_t e = 0; e < ra.history.size(); ++e) {
-    EXPECT_DOUBLE_EQ(rc.history[e].loss, ra.history[e].loss) << "epoch " << e + 1;
-    EXPECT_DOUBLE_EQ(rc.history[e].valid_ndcg10, ra.history[e].valid_ndcg10) << "epoch " << e + 1;
+  for (const char* arch : {"t5", "causal_t5", "decoder"}) {
+    SCOPED_TRACE(arch);
+    Config cfg = small_train_config();
+    cfg.recommender.arch = arch;
+    test::TempDir dir;
+    auto train = [&](const std::string& out, bool resume, int64_t stop_after) {
+      Recommender rec(cfg.recommender, codes, torch::kCPU, static_cast<uint64_t>(cfg.seed));
+      TrainHooks hooks;
+      if (stop_after > 0) hooks.after_epoch = [=](const EpochStats& s) { return s.epoch < stop_after; };
+      TrainResult res = train_recommender(rec, cfg, ds, out, resume, hooks);
+      return std::make_pair(rec, res);
+    };
+    auto [a, ra] = train(dir.path("a"), false, 0);
+    auto [b, rb] = train(dir.path("b"), false, 0);
+    auto pa = a.net->parameters(), pb = b.net->parameters();
+    for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i])) << "determinism, parameter " << i;
+    // Interrupted after epoch 1, then resumed.
+    auto [c1, rc1] = train(dir.path("c"), false, 1);
+    EXPECT_TRUE(rc1.interrupted);
+    EXPECT_EQ(rc1.history.size(), 1u);
+    auto [c, rc] = train(dir.path("c"), true, 0);
+    ASSERT_EQ(rc.history.size(), ra.history.size());
+    for (size_t e = 0; e < ra.history.size(); ++e) {
+      EXPECT_DOUBLE_EQ(rc.history[e].loss, ra.history[e].loss) << "epoch " << e + 1;
+      EXPECT_DOUBLE_EQ(rc.history[e].valid_ndcg10, ra.history[e].valid_ndcg10) << "epoch " << e + 1;
+    }
+    EXPECT_EQ(rc.best_epoch, ra.best_epoch);
+    auto pc = c.net->parameters();
+    for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pc[i])) << "resume, parameter " << i;
+    // The saved best model equals the restored one.
+    Recommender loaded = Recommender::load(dir.path("a/recommender.pt"), torch::kCPU);
+    auto pl = loaded.net->parameters();
+    for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pl[i])) << "saved best, parameter " << i;
+    // Resuming a finished run changes nothing; a different config is refused.
+    auto [d, rd] = train(dir.path("a"), true, 0);
+    EXPECT_EQ(rd.history.size(), 3u);
+    auto pd = d.net->parameters();
+    for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pd[i]));
+    cfg.recommender.lr = 1e-3;
+    EXPECT_NE(error_of([&] { train(dir.path("a"), true, 0); }).find("recommender.{lr}"), std::string::npos);
+    EXPECT_NE(error_of([&] { train(dir.path("none"), true, 0); }).find("not found"), std::string::npos);
   }
-  EXPECT_EQ(rc.best_epoch, ra.best_epoch);
-  auto pc = c.net->parameters();
-  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pc[i])) << "resume, parameter " << i;
-  // The saved best model equals the restored one.
-  Recommender loaded = Recommender::load(dir.path("a/recommender.pt"), torch::kCPU);
-  auto pl = loaded.net->parameters();
-  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pl[i])) << "saved best, parameter " << i;
-  // Resuming a finished run changes nothing; a different config is refused.
-  auto [d, rd] = train(dir.path("a"), true, 0);
-  EXPECT_EQ(rd.history.size(), 3u);
-  auto pd = d.net->parameters();
-  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pd[i]));
-  cfg.recommender.lr = 1e-3;
-  EXPECT_NE(error_of([&] { train(dir.path("a"), true, 0); }).find("recommender.{lr}"), std::string::npos);
-  EXPECT_NE(error_of([&] { train(dir.path("none"), true, 0); }).find("not found"), std::string::npos);
 }
 
 TEST(RecTrain, Bfloat16AutocastOnTheCpuTracksFloat32) {

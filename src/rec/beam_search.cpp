@@ -21,7 +21,7 @@ torch::Tensor level_log_probs(const torch::Tensor& logits, const CodeVocab& voca
   return torch::log_softmax(lf, -1).narrow(-1, begin, K);
 }
 
-BeamResult beam_search(T5Impl& model, const CodeVocab& vocab, const PrefixTable& table,
+BeamResult beam_search(GenerativeModel& model, const CodeVocab& vocab, const PrefixTable& table,
                        const torch::Tensor& input, const torch::Tensor& mask,
                        const BeamSearchOptions& opt) {
   LETTER_CHECK(opt.beam >= 1, "beam size must be >= 1, got ", opt.beam);
@@ -29,17 +29,18 @@ BeamResult beam_search(T5Impl& model, const CodeVocab& vocab, const PrefixTable&
   const int64_t B = input.size(0), W = opt.beam, L = vocab.levels();
   const auto dev = input.device();
   const float ninf = -std::numeric_limits<float>::infinity();
-  auto enc = model.encode(input, mask);
-  // Step 0 decodes one row per user (all beams would start from the same start token);
-  // the cache grows to W rows per user after the first selection.
-  DecoderCache cache = model.start_decoding(enc, mask, 1);
+  // The prefill decodes one row per user (all beams start alike); the cache grows to W
+  // rows per user after the first selection.
+  DecoderCache cache;
+  auto logits = model.prefill(input, mask, cache);  // (B, V)
   auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(dev);
   auto scores = torch::zeros({B, 1}, torch::TensorOptions().dtype(torch::kFloat32).device(dev));
   auto node = torch::zeros({B, 1}, i64);  // prefix number of each beam at the current level
-  auto tokens = torch::full({B}, CodeVocab::kStart, i64);
+  torch::Tensor tokens;
   for (int64_t l = 0; l < L; ++l) {
     const int64_t K = vocab.level_size(l), Wc = cache.beams;
-    auto lp = level_log_probs(model.decode_step(tokens, cache), vocab, l, opt.softmax);  // (B*Wc, K)
+    if (l > 0) logits = model.step(tokens, cache);
+    auto lp = level_log_probs(logits, vocab, l, opt.softmax);  // (B*Wc, K)
     auto allowed = table.allowed(l).index_select(0, node.view(-1));                    // (B*Wc, K)
     lp = lp.masked_fill(allowed.logical_not(), ninf);
     if (opt.renormalize) {
@@ -69,18 +70,14 @@ BeamResult beam_search(T5Impl& model, const CodeVocab& vocab, const PrefixTable&
     scores = top_scores.masked_fill(alive.logical_not(), ninf);
     node = next.masked_fill(alive.logical_not(), 0);
     tokens = (code + vocab.level_begin(l)).view(-1);
-    T5Impl::reorder_cache(cache, ((torch::arange(B, i64) * Wc).unsqueeze(1) + src).view(-1));
+    GenerativeModel::reorder_cache(cache, ((torch::arange(B, i64) * Wc).unsqueeze(1) + src).view(-1));
     cache.beams = W;
   }
-  if (!opt.renormalize) {
-    // HF: the eos step's unrenormalised log-probability is part of the hypothesis score.
-    auto lf = model.decode_step(tokens, cache).to(torch::kFloat32);
-    torch::Tensor eos_lp;
-    if (opt.softmax == SoftmaxMode::kAll)
-      eos_lp = torch::log_softmax(lf, -1).select(1, CodeVocab::kEos);
-    else
-      eos_lp = torch::zeros({B * W}, lf.options());  // the eos position normalises over {eos}
-    scores = scores + eos_lp.view({B, W});
+  if (!opt.renormalize && opt.softmax == SoftmaxMode::kAll && model.predicts_eos()) {
+    // HF: the eos step's unrenormalised log-probability is part of the hypothesis score
+    // (with the level softmax the eos position normalises over {eos} and adds 0).
+    auto lf = model.step(tokens, cache).to(torch::kFloat32);
+    scores = scores + torch::log_softmax(lf, -1).select(1, CodeVocab::kEos).view({B, W});
     auto sorted = scores.sort(1, /*descending=*/true);
     scores = std::get<0>(sorted);
     node = node.gather(1, std::get<1>(sorted));

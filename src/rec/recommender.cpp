@@ -16,13 +16,54 @@ namespace letter::rec {
 
 // ---- model ------------------------------------------------------------------------------
 
-RecNetImpl::RecNetImpl(const T5Options& o, const torch::Tensor& codes) {
-  t5 = register_module("t5", T5(o));
+RecNetImpl::RecNetImpl(Arch a, const T5Options& o, const torch::Tensor& codes) : arch(a) {
+  T5Options opt = o;
+  opt.item_tokens = a == Arch::kCausalT5 ? codes.size(1) : 0;
+  if (a == Arch::kDecoder)
+    lm = register_module("lm", DecoderLM(opt));
+  else
+    t5 = register_module("t5", T5(opt));
   item_codes = register_buffer("item_codes", codes.to(torch::kInt64).clone());
 }
 
-nlohmann::json t5_options_json(const T5Options& o) {
-  return {{"vocab_size", o.vocab_size}, {"d_model", o.d_model},
+GenerativeModel& RecNetImpl::generator() {
+  if (lm) return *lm;
+  return *t5;
+}
+
+const T5Options& RecNetImpl::options() const { return lm ? lm->options() : t5->options(); }
+
+std::vector<torch::Tensor> RecNetImpl::decay_parameters(bool decay) {
+  if (lm) return decay_group(*lm, decay);
+  return decay_group(*t5, decay);
+}
+
+std::pair<torch::Tensor, torch::Tensor> RecNetImpl::training_logits(const RecBatch& b) {
+  const int64_t L = item_codes.size(1);
+  switch (arch) {
+    case Arch::kT5:
+      return {t5->forward(b.input, b.mask, b.dec_input), b.labels};
+    case Arch::kCausalT5: {
+      auto h = t5->decode_all_positions(b.dec_input, t5->encode(b.input, b.mask), b.mask);  // (B, R (L+1), D)
+      return {t5->logits(h).view({-1, L + 1, t5->options().vocab_size}), b.labels.view({-1, L + 1})};
+    }
+    case Arch::kDecoder: {
+      auto logits = lm->logits(lm->forward(b.input, b.mask));  // (B, R L, V)
+      return {logits.view({-1, L, lm->options().vocab_size}), b.labels.view({-1, L})};
+    }
+  }
+  LETTER_FAIL("internal: unknown architecture");
+}
+
+double RecNetImpl::forward_flops(const RecBatch& b) const {
+  const double B = static_cast<double>(b.input.size(0)), S = static_cast<double>(b.input.size(1));
+  if (lm) return B * lm->forward_flops(S);
+  return B * t5->forward_flops(S, static_cast<double>(b.dec_input.size(1)));
+}
+
+nlohmann::json model_json(Arch arch, const T5Options& o) {
+  return {{"arch", arch_name(arch)},
+          {"vocab_size", o.vocab_size}, {"d_model", o.d_model},
           {"d_kv", o.d_kv},             {"heads", o.heads},
           {"d_ff", o.d_ff},             {"encoder_layers", o.encoder_layers},
           {"decoder_layers", o.decoder_layers}, {"rel_buckets", o.rel_buckets},
@@ -56,7 +97,7 @@ Recommender::Recommender(const RecommenderOptions& opt, const ItemCodes& codes, 
                          uint64_t seed)
     : options(opt), softmax(parse_softmax(opt.softmax)), device(dev), vocab(codes.codes) {
   torch::manual_seed(derive_seed(seed, "rec.init"));
-  net = RecNet(T5Options::from(opt, vocab.size()), vocab.codes());
+  net = RecNet(parse_arch(opt.arch), T5Options::from(opt, vocab.size()), vocab.codes());
   net->to(device);
   table = PrefixTable(vocab, device);
 }
@@ -68,10 +109,11 @@ Recommender Recommender::load(const std::string& path, const torch::Device& dev,
   LETTER_CHECK(h.state.contains("model") && h.state.contains("num_items") && h.state.contains("levels"),
                "checkpoint ", path, " lacks the model description: re-run 'letter train-recommender'");
   T5Options o = t5_from_json(h.state["model"], path);
+  const Arch arch = parse_arch(h.state["model"].value("arch", std::string("t5")));
   const int64_t n = h.state["num_items"].get<int64_t>(), L = h.state["levels"].get<int64_t>();
   Recommender r;
   r.device = dev;
-  r.net = RecNet(o, torch::zeros({n, L}, torch::kInt64));
+  r.net = RecNet(arch, o, torch::zeros({n, L}, torch::kInt64));
   load_checkpoint(path, *r.net, nullptr, h.format, kFormatVersion);
   r.vocab = CodeVocab(r.net->item_codes);
   LETTER_CHECK(r.vocab.size() == o.vocab_size, "checkpoint ", path, ": the stored codes give ", r.vocab.size(),
@@ -81,6 +123,7 @@ Recommender Recommender::load(const std::string& path, const torch::Device& dev,
   r.softmax = parse_softmax(h.state.value("softmax", std::string("all")));
   r.options.softmax = h.state.value("softmax", std::string("all"));
   r.options.beam_scores = h.state.value("beam_scores", std::string("renormalized"));
+  r.options.arch = arch_name(arch);
   if (header) *header = h;
   return r;
 }
@@ -91,7 +134,7 @@ void Recommender::save(const std::string& path, const nlohmann::json& config, co
   h.version = kFormatVersion;
   h.config = config;
   h.state = state;
-  h.state["model"] = t5_options_json(net->t5->options());
+  h.state["model"] = model_json(net->arch, net->options());
   h.state["num_items"] = vocab.num_items();
   h.state["levels"] = vocab.levels();
   h.state["softmax"] = options.softmax;
@@ -130,8 +173,8 @@ Ranking rank_samples(Recommender& rec, const Dataset& ds, const std::vector<Samp
   const auto batches = sorted_batches(samples, max_history, opt.batch_size);
   for_each_parallel(static_cast<int64_t>(batches.size()), rec.device.is_cpu(), [&](int64_t bi) {
     const auto& idx = batches[bi];
-    RecBatch b = make_rec_batch(ds, rec.vocab, samples, idx, max_history).to(rec.device);
-    BeamResult r = beam_search(rec.t5(), rec.vocab, rec.table, b.input, b.mask, bo);
+    RecBatch b = make_rec_batch(ds, rec.vocab, samples, idx, max_history, rec.layout()).to(rec.device);
+    BeamResult r = beam_search(rec.net->generator(), rec.vocab, rec.table, b.input, b.mask, bo);
     std::vector<std::vector<int64_t>> exclude;
     if (opt.exclude_history) {
       for (int64_t i : idx) {
@@ -391,10 +434,10 @@ RecommendStats recommend_jsonl(Recommender& rec, const Dataset& ds, const Config
       }
     std::vector<std::vector<ScoredItem>> lists;
     if (!histories.empty()) {
-      RecBatch b = make_history_batch(rec.vocab, histories, max_history).to(rec.device);
+      RecBatch b = make_history_batch(rec.vocab, histories, max_history, rec.layout()).to(rec.device);
       BeamSearchOptions bo = rec.search_options(beam);
       bo.renormalize = cfg.recommender.beam_scores != "hf";
-      BeamResult r = beam_search(rec.t5(), rec.vocab, rec.table, b.input, b.mask, bo);
+      BeamResult r = beam_search(rec.net->generator(), rec.vocab, rec.table, b.input, b.mask, bo);
       std::vector<std::vector<int64_t>> exclude;
       for (auto h : histories) {
         std::sort(h.begin(), h.end());

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "letter/common/error.h"
+#include "letter/rec/vocab.h"
 
 namespace letter::rec {
 
@@ -101,11 +102,15 @@ void T5AttentionImpl::reset_parameters() {
 
 torch::Tensor T5AttentionImpl::position_bias(int64_t q0, int64_t T, int64_t S) {
   LETTER_CHECK(relative_attention_bias, "position_bias needs the layer that owns the bias table");
-  auto dev = relative_attention_bias->weight.device();
-  auto opts = torch::TensorOptions().dtype(torch::kInt64).device(dev);
+  auto opts = torch::TensorOptions().dtype(torch::kInt64).device(relative_attention_bias->weight.device());
   auto ctx = torch::arange(q0, q0 + T, opts).unsqueeze(1);  // (T, 1)
   auto mem = torch::arange(0, S, opts).unsqueeze(0);        // (1, S)
-  auto buckets = relative_position_bucket(mem - ctx, bidirectional_, opt_.rel_buckets, opt_.rel_max_distance);
+  return position_bias(mem - ctx);
+}
+
+torch::Tensor T5AttentionImpl::position_bias(const torch::Tensor& rel) {
+  LETTER_CHECK(relative_attention_bias, "position_bias needs the layer that owns the bias table");
+  auto buckets = relative_position_bucket(rel, bidirectional_, opt_.rel_buckets, opt_.rel_max_distance);
   auto values = relative_attention_bias->forward(buckets);  // (T, S, H)
   return values.permute({2, 0, 1}).unsqueeze(0);              // (1, H, T, S)
 }
@@ -171,10 +176,10 @@ torch::Tensor T5FeedForwardImpl::forward(const torch::Tensor& x) {
 
 // ---- Block ------------------------------------------------------------------------------
 
-T5BlockImpl::T5BlockImpl(const T5Options& o, bool decoder, bool relative_bias) {
+T5BlockImpl::T5BlockImpl(const T5Options& o, bool causal, bool cross, bool relative_bias) {
   self_norm = register_module("self_norm", RMSNorm(o.d_model, o.eps));
-  self_attn = register_module("self_attn", T5Attention(o, relative_bias, /*bidirectional=*/!decoder));
-  if (decoder) {
+  self_attn = register_module("self_attn", T5Attention(o, relative_bias, /*bidirectional=*/!causal));
+  if (cross) {
     cross_norm = register_module("cross_norm", RMSNorm(o.d_model, o.eps));
     cross_attn = register_module("cross_attn", T5Attention(o, false, true));
   }
@@ -200,11 +205,11 @@ T5Impl::T5Impl(const T5Options& o) : opt_(o) {
   encoder = register_module("encoder", torch::nn::ModuleList());
   decoder = register_module("decoder", torch::nn::ModuleList());
   for (int64_t i = 0; i < o.encoder_layers; ++i) {
-    enc_blocks_.push_back(T5Block(o, false, i == 0));
+    enc_blocks_.push_back(T5Block(o, /*causal=*/false, /*cross=*/false, i == 0));
     encoder->push_back(enc_blocks_.back());
   }
   for (int64_t i = 0; i < o.decoder_layers; ++i) {
-    dec_blocks_.push_back(T5Block(o, true, i == 0));
+    dec_blocks_.push_back(T5Block(o, /*causal=*/true, /*cross=*/true, i == 0));
     decoder->push_back(dec_blocks_.back());
   }
   encoder_norm = register_module("encoder_norm", RMSNorm(o.d_model, o.eps));
@@ -240,6 +245,13 @@ torch::Tensor T5Impl::encode(const torch::Tensor& input, const torch::Tensor& ma
   const int64_t S = input.size(1);
   auto h = dropout_->forward(shared->forward(input));
   auto bias = enc_blocks_[0]->self_attn->position_bias(0, S, S) + mask_bias(mask);  // (B, H, S, S)
+  if (opt_.item_tokens > 0) {
+    // Item-causal: token i (item i / L) sees token j only if item j <= item i.
+    auto item = torch::arange(S, torch::TensorOptions().dtype(torch::kInt64).device(input.device()))
+                    .div(opt_.item_tokens, "floor");
+    auto hidden = item.unsqueeze(0) > item.unsqueeze(1);  // (S query, S key)
+    bias = bias + torch::zeros({S, S}, bias.options()).masked_fill(hidden, kMaskValue);
+  }
   for (auto& b : enc_blocks_) h = b->forward(h, bias);
   return dropout_->forward(encoder_norm->forward(h));
 }
@@ -253,6 +265,29 @@ torch::Tensor T5Impl::decode(const torch::Tensor& dec_input, const torch::Tensor
                    torch::zeros({T, T}, torch::TensorOptions().device(y.device())).masked_fill(causal.logical_not(), kMaskValue);
   auto cross_bias = mask_bias(enc_mask);
   for (auto& b : dec_blocks_) y = b->forward(y, self_bias, enc, cross_bias);
+  return dropout_->forward(decoder_norm->forward(y));
+}
+
+torch::Tensor T5Impl::decode_all_positions(const torch::Tensor& dec_input, const torch::Tensor& enc,
+                                           const torch::Tensor& enc_mask) {
+  const int64_t L = opt_.item_tokens, blk = L + 1, T = dec_input.size(1), S = enc.size(1);
+  LETTER_CHECK(L > 0, "decode_all_positions needs the item-causal model (item_tokens > 0)");
+  LETTER_CHECK(T % blk == 0, "decode_all_positions: decoder length ", T, " is not a multiple of ", blk);
+  auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(dec_input.device());
+  auto q = torch::arange(T, i64);
+  auto block = q.div(blk, "floor"), pos = q.remainder(blk);
+  // Self-attention: causal inside each block, nothing across blocks; positions restart per block.
+  auto self_hidden = (block.unsqueeze(0) != block.unsqueeze(1)) | (pos.unsqueeze(0) > pos.unsqueeze(1));
+  auto rel = pos.unsqueeze(0) - pos.unsqueeze(1);  // (T query, T key): key - query
+  auto y = dropout_->forward(shared->forward(dec_input));
+  auto self_bias = dec_blocks_[0]->self_attn->position_bias(rel) +
+                   torch::zeros({T, T}, y.options().dtype(torch::kFloat32)).masked_fill(self_hidden, kMaskValue);
+  // Cross-attention: block r sees encoder tokens < (r + 1) * L (its history) that are real.
+  auto key = torch::arange(S, i64);
+  auto cross_hidden = key.unsqueeze(0) >= ((block + 1) * L).unsqueeze(1);  // (T, S)
+  auto cross_bias = mask_bias(enc_mask) +
+                    torch::zeros({T, S}, y.options().dtype(torch::kFloat32)).masked_fill(cross_hidden, kMaskValue);
+  for (auto& b : dec_blocks_) y = b->forward(y, self_bias, enc, cross_bias);  // cross_bias (B, 1, T, S)
   return dropout_->forward(decoder_norm->forward(y));
 }
 
@@ -270,15 +305,20 @@ DecoderCache T5Impl::start_decoding(const torch::Tensor& enc, const torch::Tenso
   DecoderCache c;
   c.users = enc.size(0);
   c.beams = beams;
-  c.cross_bias = mask_bias(enc_mask);
+  c.shared_bias = mask_bias(enc_mask);
   for (auto& b : dec_blocks_) {
     auto [kk, vv] = b->cross_attn->project_kv(enc);
-    c.cross_k.push_back(kk);
-    c.cross_v.push_back(vv);
+    c.shared_k.push_back(kk);
+    c.shared_v.push_back(vv);
     c.self_k.emplace_back();
     c.self_v.emplace_back();
   }
   return c;
+}
+
+torch::Tensor T5Impl::prefill(const torch::Tensor& input, const torch::Tensor& mask, DecoderCache& cache) {
+  cache = start_decoding(encode(input, mask), mask, 1);
+  return decode_step(torch::full({input.size(0)}, CodeVocab::kStart, input.options().dtype(torch::kInt64)), cache);
 }
 
 torch::Tensor T5Impl::decode_step(const torch::Tensor& tokens, DecoderCache& c) {
@@ -297,39 +337,24 @@ torch::Tensor T5Impl::decode_step(const torch::Tensor& tokens, DecoderCache& c) 
     c.self_v[i] = c.self_v[i].defined() ? torch::cat({c.self_v[i], vv}, 2) : vv;
     y = y + b->dropout->forward(b->self_attn->attend(qq, c.self_k[i], c.self_v[i], self_bias));
     // Cross-attention: the W queries of a user share its encoder keys (no per-beam copy).
-    auto qc = b->cross_attn->project_q(b->cross_norm->forward(y));                 // (N, H, 1, dk)
-    qc = qc.view({B, W, H, dk}).permute({0, 2, 1, 3});                             // (B, H, W, dk)
-    auto scores = torch::matmul(qc, c.cross_k[i].transpose(-1, -2)) + c.cross_bias;  // (B, H, W, S)
-    auto w = torch::softmax(scores.to(torch::kFloat32), -1).to(c.cross_v[i].scalar_type());
-    auto ctx = torch::matmul(w, c.cross_v[i]);                                      // (B, H, W, dk)
-    ctx = ctx.permute({0, 2, 1, 3}).reshape({N, 1, H * dk});
-    y = y + b->dropout->forward(b->cross_attn->o->forward(ctx));
+    auto qc = b->cross_attn->project_q(b->cross_norm->forward(y));  // (N, H, 1, dk)
+    auto ctx = grouped_attention(qc, c.shared_k[i], c.shared_v[i], c.shared_bias, {}, {}, {});
+    y = y + b->dropout->forward(b->cross_attn->o->forward(ctx.reshape({N, 1, H * dk})));
     y = y + b->dropout->forward(b->ff->forward(b->ff_norm->forward(y)));
   }
   c.steps += 1;
   return logits(decoder_norm->forward(y)).view({N, -1});
 }
 
-void T5Impl::reorder_cache(DecoderCache& c, const torch::Tensor& index) {
-  for (auto& k : c.self_k)
-    if (k.defined()) k = k.index_select(0, index);
-  for (auto& v : c.self_v)
-    if (v.defined()) v = v.index_select(0, index);
-}
-
-std::vector<torch::Tensor> T5Impl::decay_parameters() {
+std::vector<torch::Tensor> decay_group(torch::nn::Module& m, bool decay) {
   std::vector<torch::Tensor> out;
-  for (const auto& p : named_parameters(true))
-    if (p.key().find("norm") == std::string::npos) out.push_back(p.value());
+  for (const auto& p : m.named_parameters(true))
+    if ((p.key().find("norm") == std::string::npos) == decay) out.push_back(p.value());
   return out;
 }
 
-std::vector<torch::Tensor> T5Impl::no_decay_parameters() {
-  std::vector<torch::Tensor> out;
-  for (const auto& p : named_parameters(true))
-    if (p.key().find("norm") != std::string::npos) out.push_back(p.value());
-  return out;
-}
+std::vector<torch::Tensor> T5Impl::decay_parameters() { return decay_group(*this, true); }
+std::vector<torch::Tensor> T5Impl::no_decay_parameters() { return decay_group(*this, false); }
 
 double T5Impl::forward_flops(double S, double T) const {
   const double D = opt_.d_model, I = opt_.heads * opt_.d_kv, F = opt_.d_ff, V = opt_.vocab_size;

@@ -120,23 +120,28 @@ TrainResult train_recommender(Recommender& rec, const Config& cfg, const Dataset
   const std::vector<Sample> valid = validation_samples(split, ro.valid_users, derive_seed(seed, "rec.valid"));
   LETTER_CHECK(!valid.empty(), "dataset ", ds.name, " has no validation samples");
   const bool bf16 = bf16_autocast(ro, rec.device);
-  const int64_t n_train = static_cast<int64_t>(split.train.size());
-  const int64_t per_epoch = (n_train + ro.batch_size - 1) / ro.batch_size;
+  const Arch arch = rec.arch();
+  // Per-prefix samples (t5) or windows whose targets train in one pass (the others).
+  const TrainingSet train(ds, rec.vocab, arch, max_history);
+  auto epoch_batches = [&](int64_t epoch) {
+    return train.batches(ro.batch_size, derive_seed(seed, "rec.shuffle." + std::to_string(epoch)));
+  };
+  const int64_t n_train = train.targets();
+  const int64_t per_epoch = static_cast<int64_t>(epoch_batches(1).size());
   const int64_t total_steps = per_epoch * ro.epochs;
   const int64_t warmup = static_cast<int64_t>(std::ceil(ro.warmup_ratio * total_steps));
-  const int64_t L = rec.vocab.levels();
-  auto& model = rec.t5();
-  const torch::Tensor allowed = softmax_mask(rec.vocab, rec.softmax, rec.device);
+  torch::Tensor allowed = softmax_mask(rec.vocab, rec.softmax, rec.device);  // (L + 1, V) or undefined
+  if (allowed.defined() && arch == Arch::kDecoder) allowed = allowed.narrow(0, 0, rec.vocab.levels());
 
   std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(model.decay_parameters(),
+  groups.emplace_back(rec.net->decay_parameters(true),
                       std::make_unique<torch::optim::AdamWOptions>(
                           torch::optim::AdamWOptions(ro.lr).betas({0.9, 0.999}).eps(1e-8).weight_decay(ro.weight_decay)));
-  groups.emplace_back(model.no_decay_parameters(),
+  groups.emplace_back(rec.net->decay_parameters(false),
                       std::make_unique<torch::optim::AdamWOptions>(
                           torch::optim::AdamWOptions(ro.lr).betas({0.9, 0.999}).eps(1e-8).weight_decay(0.0)));
   torch::optim::AdamW opt(std::move(groups), torch::optim::AdamWOptions(ro.lr));
-  const auto params = model.parameters();
+  const auto params = rec.net->parameters();
 
   TrainResult res;
   res.train_samples = n_train;
@@ -174,22 +179,23 @@ TrainResult train_recommender(Recommender& rec, const Config& cfg, const Dataset
     if (res.best_epoch > 0) {
       LETTER_CHECK(path_exists(best_path), "--resume: ", best_path, " (best model) is missing");
       Recommender b = Recommender::load(best_path, rec.device);
-      best = snapshot(*b.net->t5);
+      best = snapshot(*b.net);
     }
     spdlog::info("resuming {} after epoch {} (step {}, best valid ndcg@10 {:.4f} at epoch {})", out_dir,
                  start_epoch - 1, step, res.best_ndcg10, res.best_epoch);
   }
-  spdlog::info("train-recommender: {} train samples ({} batches of {}), {} validation users, {} epochs, "
+  spdlog::info("train-recommender: arch {}, {} train samples{} ({} batches of ~{}), {} validation users, {} epochs, "
                "{} warm-up steps, tau {}, softmax {}, {} parameters, device {}",
-               n_train, per_epoch, ro.batch_size, valid.size(), ro.epochs, warmup, ro.tau, ro.softmax,
+               arch_name(arch), n_train,
+               all_positions(arch) ? fmt::format(" in {} windows", train.size()) : std::string(),
+               per_epoch, ro.batch_size, valid.size(), ro.epochs, warmup, ro.tau, ro.softmax,
                std::accumulate(params.begin(), params.end(), int64_t{0},
                                [](int64_t a, const torch::Tensor& p) { return a + p.numel(); }),
                rec.device.str());
 
   for (int64_t epoch = start_epoch; epoch <= ro.epochs && !finished; ++epoch) {
     torch::manual_seed(derive_seed(seed, "rec.epoch." + std::to_string(epoch)));
-    auto batches = length_batches(split.train, max_history, ro.batch_size,
-                                  derive_seed(seed, "rec.shuffle." + std::to_string(epoch)));
+    const auto batches = epoch_batches(epoch);
     rec.net->train();
     Progress progress("epoch " + std::to_string(epoch), n_train, "samples");
     Timer timer;
@@ -197,23 +203,23 @@ TrainResult train_recommender(Recommender& rec, const Config& cfg, const Dataset
     double flops = 0.0, lr = 0.0;
     int64_t done = 0;
     for (size_t bi = 0; bi < batches.size(); ++bi) {
-      RecBatch b = make_rec_batch(ds, rec.vocab, split.train, batches[bi], max_history).to(rec.device);
-      const int64_t B = b.input.size(0), S = b.input.size(1);
+      RecBatch b = train.batch(batches[bi]).to(rec.device);
+      const int64_t B = b.samples;
       lr = ro.lr * lr_factor(step, total_steps, warmup, "cosine");
       set_learning_rate(opt, lr);
-      torch::Tensor logits;
+      torch::Tensor logits, labels;
       {
         compat::Autocast autocast(rec.device, bf16);
-        logits = model.forward(b.input, b.mask, b.dec_input);
+        std::tie(logits, labels) = rec.net->training_logits(b);
       }
-      auto loss = ranking_loss(logits.to(torch::kFloat32), b.labels, ro.tau, allowed);
+      auto loss = ranking_loss(logits.to(torch::kFloat32), labels, ro.tau, allowed);
       opt.zero_grad();
       loss.backward();
       if (ro.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, ro.grad_clip);
       opt.step();
       ++step;
       loss_sum += loss.detach().to(torch::kFloat64) * B;
-      flops += 3.0 * model.forward_flops(static_cast<double>(S), static_cast<double>(L + 1)) * B;
+      flops += 3.0 * rec.net->forward_flops(b);
       done += B;
       if (bi % 50 == 49) {
         const double running = loss_sum.item<double>() / done;
@@ -254,7 +260,7 @@ TrainResult train_recommender(Recommender& rec, const Config& cfg, const Dataset
         res.best_epoch = epoch;
         res.best_valid = m;
         bad = 0;
-        best = snapshot(model);
+        best = snapshot(*rec.net);
         if (!best_path.empty())
           rec.save(best_path, config_json, {{"epoch", epoch}, {"valid", m}, {"dataset", ds.name}});
       } else {
@@ -292,7 +298,7 @@ TrainResult train_recommender(Recommender& rec, const Config& cfg, const Dataset
                  {"num_items", rec.vocab.num_items()},
                  {"levels", rec.vocab.levels()}};
       // Same model description as recommender.pt, so Recommender::load reads either file.
-      h.state["model"] = t5_options_json(model.options());
+      h.state["model"] = model_json(rec.arch(), rec.net->options());
       h.state["softmax"] = ro.softmax;
       h.state["beam_scores"] = ro.beam_scores;
       save_checkpoint(last_path, *rec.net, &opt, h);
@@ -302,7 +308,7 @@ TrainResult train_recommender(Recommender& rec, const Config& cfg, const Dataset
       return res;
     }
   }
-  if (res.best_epoch > 0 && !best.empty()) restore(model, best);
+  if (res.best_epoch > 0 && !best.empty()) restore(*rec.net, best);
   return res;
 }
 

@@ -243,6 +243,10 @@ struct TokenizerOptions {
 struct RecommenderOptions {
   /// Item codes (LETTER index.json or codes.npy); empty = <run dir>/codes.json.
   std::string codes;
+  /// t5 = the paper's encoder-decoder, one sample per training prefix; causal_t5 = the same
+  /// T5 with an item-causal encoder, every next-item target of a window in one pass;
+  /// decoder = decoder-only over code tokens (decoder_layers deep), all positions per pass.
+  std::string arch = "t5";
   int64_t encoder_layers = 4;  ///< paper 4
   int64_t decoder_layers = 4;  ///< paper 4
   int64_t d_model = 128;       ///< paper 128
@@ -278,6 +282,8 @@ struct RecommenderOptions {
   template <class V>
   void visit(V& v) {
     v.field("codes", codes, "item codes (index.json or codes.npy); empty = run dir codes.json");
+    v.field("arch", arch, "model: t5 (paper, per prefix) | causal_t5 | decoder (all positions)",
+            one_of({"t5", "causal_t5", "decoder"}));
     v.field("encoder_layers", encoder_layers, "encoder layers", range(1, 64));
     v.field("decoder_layers", decoder_layers, "decoder layers", range(1, 64));
     v.field("d_model", d_model, "model width", range(1, 16384));

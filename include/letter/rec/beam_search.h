@@ -22,7 +22,7 @@
 #include <torch/torch.h>
 
 #include "letter/rec/prefix_table.h"
-#include "letter/rec/t5.h"
+#include "letter/rec/generative.h"
 #include "letter/rec/vocab.h"
 
 namespace letter::rec {
@@ -50,9 +50,10 @@ struct BeamResult {
 torch::Tensor level_log_probs(const torch::Tensor& logits, const CodeVocab& vocab, int64_t level,
                               SoftmaxMode mode);
 
-/// Beam search for a batch of users: input (B, S) int64 encoder tokens, mask (B, S) bool.
+/// Beam search for a batch of users: input (B, S) int64 history tokens in the model's
+/// layout, mask (B, S) bool.
 /// The model must be in eval mode (callers hold a NoGradGuard).
-BeamResult beam_search(T5Impl& model, const CodeVocab& vocab, const PrefixTable& table,
+BeamResult beam_search(GenerativeModel& model, const CodeVocab& vocab, const PrefixTable& table,
                        const torch::Tensor& input, const torch::Tensor& mask,
                        const BeamSearchOptions& opt);
 

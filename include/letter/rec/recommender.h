@@ -28,6 +28,8 @@
 #include "letter/data/dataset.h"
 #include "letter/data/split.h"
 #include "letter/rec/beam_search.h"
+#include "letter/rec/data.h"
+#include "letter/rec/decoder_lm.h"
 #include "letter/rec/prefix_table.h"
 #include "letter/rec/t5.h"
 #include "letter/rec/vocab.h"
@@ -39,14 +41,29 @@ constexpr const char* kModelFormat = "letter.recommender";
 constexpr const char* kStateFormat = "letter.recommender.state";
 constexpr int64_t kFormatVersion = 1;
 
-/// The model sizes as stored in checkpoint headers (state.model).
-nlohmann::json t5_options_json(const T5Options& o);
+/// The architecture and model sizes as stored in checkpoint headers (state.model).
+nlohmann::json model_json(Arch arch, const T5Options& o);
 
-/// The T5 plus the item-code table as a buffer (so save/load carry the codes).
+/// The network of one architecture (the T5 for t5 and causal_t5, the decoder-only model
+/// for decoder) plus the item-code table as a buffer (so save/load carry the codes).
 class RecNetImpl : public torch::nn::Module {
  public:
-  RecNetImpl(const T5Options& o, const torch::Tensor& codes);
-  T5 t5{nullptr};
+  RecNetImpl(Arch arch, const T5Options& o, const torch::Tensor& codes);
+  /// The model beam search decodes through.
+  GenerativeModel& generator();
+  /// Training logits (N, T, V) and labels (N, T) of a batch made for this architecture
+  /// (make_rec_batch for t5, make_window_batch otherwise): T = L + 1 positions (codes, eos)
+  /// for the T5s, L for the decoder-only model; one row per target.
+  std::pair<torch::Tensor, torch::Tensor> training_logits(const RecBatch& b);
+  /// Executed matmul FLOPs of training_logits' forward on `b` (x3 for a training step).
+  double forward_flops(const RecBatch& b) const;
+  /// AdamW groups: parameters with weight decay (decay = true) or without (norm scales).
+  std::vector<torch::Tensor> decay_parameters(bool decay);
+  const T5Options& options() const;
+
+  Arch arch = Arch::kT5;
+  T5 t5{nullptr};            ///< t5 and causal_t5
+  DecoderLM lm{nullptr};     ///< decoder
   torch::Tensor item_codes;  ///< (N, L) int64
 };
 TORCH_MODULE(RecNet);
@@ -64,8 +81,10 @@ class Recommender {
   /// Saves the model with `state` in the header (format kModelFormat).
   void save(const std::string& path, const nlohmann::json& config, const nlohmann::json& state) const;
 
-  T5Impl& t5() { return *net->t5; }
   int64_t num_items() const { return vocab.num_items(); }
+  Arch arch() const { return net->arch; }
+  /// How histories are framed for this architecture.
+  HistoryLayout layout() const { return history_layout(net->arch); }
   /// Beam search options from the config (beam, scores, softmax).
   BeamSearchOptions search_options(int64_t beam) const;
 

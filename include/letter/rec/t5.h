@@ -12,6 +12,13 @@
 //    input is rescaled by d_model^-0.5 (tie_word_embeddings);
 //  - T5's initialisation (_init_weights, factor 1.0).
 //
+// Item-causal mode (T5Options::item_tokens = L > 0, recommender.arch = causal_t5; ours, not
+// the paper's): the encoder attends at item granularity, a token of history item j seeing the
+// tokens of items 0..j only, so the encoder states of a history prefix do not depend on the
+// items after it. decode_all_positions then trains every next-item target of a sequence in
+// one pass: one decoder block per target, which cross-attends only to the encoder states of
+// the items before it (the all-positions training of rec/data.h).
+//
 // Shapes: B batch, S encoder length, T decoder length, D = d_model, H heads, dk = d_kv,
 // V vocabulary, W beams per user.
 #pragma once
@@ -22,6 +29,7 @@
 #include <torch/torch.h>
 
 #include "letter/common/config.h"
+#include "letter/rec/generative.h"
 
 namespace letter::rec {
 
@@ -39,6 +47,8 @@ struct T5Options {
   double dropout = 0.1;
   double eps = 1e-6;         ///< layer-norm epsilon (HF T5)
   double init_factor = 1.0;  ///< T5 initializer_factor
+  /// Tokens per item for the item-causal encoder (see the file comment); 0 = bidirectional.
+  int64_t item_tokens = 0;
 
   /// Sizes from the recommender config section.
   static T5Options from(const RecommenderOptions& o, int64_t vocab_size);
@@ -75,6 +85,8 @@ class T5AttentionImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& kv, const torch::Tensor& bias);
   /// Position bias (1, H, T, S) for queries at positions q0..q0+T-1 and keys 0..S-1.
   torch::Tensor position_bias(int64_t q0, int64_t T, int64_t S);
+  /// Position bias (1, H, T, S) of the relative positions rel (T, S) int64 (key - query).
+  torch::Tensor position_bias(const torch::Tensor& rel);
   /// Projects x (B, S, D) to keys and values, each (B, H, S, dk).
   std::pair<torch::Tensor, torch::Tensor> project_kv(const torch::Tensor& x);
   /// Projects x (B, T, D) to queries (B, H, T, dk).
@@ -107,11 +119,11 @@ class T5FeedForwardImpl : public torch::nn::Module {
 };
 TORCH_MODULE(T5FeedForward);
 
-/// One block: self-attention, (decoder only) cross-attention, feed-forward; each pre-norm
-/// with a residual connection.
+/// One block: self-attention, (with `cross`) cross-attention, feed-forward; each pre-norm
+/// with a residual connection. `causal` selects the causal position buckets of decoders.
 class T5BlockImpl : public torch::nn::Module {
  public:
-  T5BlockImpl(const T5Options& o, bool decoder, bool relative_bias);
+  T5BlockImpl(const T5Options& o, bool causal, bool cross, bool relative_bias);
   /// x (B, T, D); self_bias (1|B, H|1, T, T); enc (B, S, D) and cross_bias (B, 1, 1, S) for
   /// decoder blocks.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& self_bias,
@@ -124,19 +136,8 @@ class T5BlockImpl : public torch::nn::Module {
 };
 TORCH_MODULE(T5Block);
 
-/// Incremental-decoding state for beam search: per decoder layer the self-attention keys
-/// and values of the steps so far (B*W, H, t, dk), and the cross-attention keys and values
-/// of the encoder output, once per user (B, H, S, dk), shared by the user's W beams.
-struct DecoderCache {
-  std::vector<torch::Tensor> self_k, self_v, cross_k, cross_v;
-  torch::Tensor cross_bias;  ///< (B, 1, 1, S) additive mask of encoder padding
-  int64_t users = 0;         ///< B
-  int64_t beams = 1;         ///< W queries per user
-  int64_t steps = 0;         ///< decoder positions consumed so far
-};
-
 /// The encoder-decoder.
-class T5Impl : public torch::nn::Module {
+class T5Impl : public torch::nn::Module, public GenerativeModel {
  public:
   explicit T5Impl(const T5Options& o);
   /// T5 initialisation (HF _init_weights with initializer_factor): embeddings N(0, f),
@@ -144,11 +145,18 @@ class T5Impl : public torch::nn::Module {
   /// N(0, f D^-1/2), wi N(0, f D^-1/2), wo N(0, f d_ff^-1/2), norms 1.
   void reset_parameters();
 
-  /// input (B, S) int64 tokens, mask (B, S) bool (true = real token) -> (B, S, D).
+  /// input (B, S) int64 tokens, mask (B, S) bool (true = real token, right-padded)
+  /// -> (B, S, D). Item-causal when options().item_tokens > 0.
   torch::Tensor encode(const torch::Tensor& input, const torch::Tensor& mask);
   /// Teacher-forced decoder: dec_input (B, T) int64 -> final hidden states (B, T, D).
   torch::Tensor decode(const torch::Tensor& dec_input, const torch::Tensor& enc,
                        const torch::Tensor& enc_mask);
+  /// All-positions decoder (item-causal mode): dec_input (B, R * (L + 1)) holds R blocks
+  /// [start, codes of target r] (L = item_tokens); block r cross-attends only to the encoder
+  /// tokens of history items 0..r, i.e. enc positions < (r + 1) * L, and attends causally
+  /// within itself. -> hidden states (B, R * (L + 1), D).
+  torch::Tensor decode_all_positions(const torch::Tensor& dec_input, const torch::Tensor& enc,
+                                     const torch::Tensor& enc_mask);
   /// Output logits of hidden states (..., D) -> (..., V): (h * D^-0.5) @ E^T.
   torch::Tensor logits(const torch::Tensor& hidden);
   /// encode + decode + logits: (B, T, V).
@@ -160,8 +168,11 @@ class T5Impl : public torch::nn::Module {
   /// One decoder step: tokens (B*W,) int64 at position cache.steps -> logits (B*W, V);
   /// appends this step's keys and values to the cache. Beams of user b are rows b*W..b*W+W-1.
   torch::Tensor decode_step(const torch::Tensor& tokens, DecoderCache& cache);
-  /// Reorders the self-attention cache rows: row r takes the state of row index[r].
-  static void reorder_cache(DecoderCache& cache, const torch::Tensor& index);
+
+  // GenerativeModel: encode, then decode the start token.
+  torch::Tensor prefill(const torch::Tensor& input, const torch::Tensor& mask, DecoderCache& cache) override;
+  torch::Tensor step(const torch::Tensor& tokens, DecoderCache& cache) override { return decode_step(tokens, cache); }
+  bool predicts_eos() const override { return true; }
 
   const T5Options& options() const { return opt_; }
   /// Parameters that get weight decay (everything but the layer-norm scales; T5 has no biases).
@@ -181,6 +192,10 @@ class T5Impl : public torch::nn::Module {
   std::vector<T5Block> enc_blocks_, dec_blocks_;
 };
 TORCH_MODULE(T5);
+
+/// The parameters of `m` that get weight decay (decay = true: all but the RMS-norm scales;
+/// T5 has no biases) or that do not (decay = false).
+std::vector<torch::Tensor> decay_group(torch::nn::Module& m, bool decay);
 
 /// Additive attention bias from a key mask (B, S) bool: 0 where true, a large negative
 /// number where false, shaped (B, 1, 1, S).
