@@ -24,7 +24,7 @@
 #include <torch/torch.h>
 
 #include "letter/common/bench.h"
-#include "letter/common/config.h"
+#include "letter/common/options.h"
 #include "letter/common/error.h"
 #include "letter/common/runtime.h"
 #include "letter/data/dataset.h"
@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
     embed::SentenceEncoderOptions so;
     so.batch_size = std::stoll(args["--batch-size"]);
     so.max_length = std::stoll(args["--max-length"]);
-    so.dtype = args["--dtype"];
+    so.dtype = parse_enum<EmbedDtype>(args["--dtype"], "--dtype");
     Timer load_t;
     embed::SentenceEncoder enc(embed::resolve_model_folder(args["--model"]), so, device);
     const double load_s = load_t.seconds();

@@ -26,13 +26,14 @@
 #include <nlohmann/json.hpp>
 
 #include "letter/common/bench.h"
-#include "letter/common/config.h"
+#include "letter/common/options.h"
 #include "letter/common/error.h"
 #include "letter/common/fs.h"
 #include "letter/common/runtime.h"
 #include "letter/common/torch_compat.h"
 #include "letter/data/dataset.h"
 #include "letter/data/split.h"
+#include "letter/eval/generative.h"
 #include "letter/rec/data.h"
 #include "letter/rec/loss.h"
 #include "letter/rec/recommender.h"
@@ -78,15 +79,16 @@ int main(int argc, char** argv) {
     const int64_t users = std::stoll(a["--users"]), beam = std::stoll(a["--beam"]);
     const std::string size = a["--size"];
 
-    Config cfg;
-    cfg.data.path = data;
-    Dataset ds = load_dataset(cfg.data);
+    DataOptions data_opt;
+    data_opt.path = data;
+    Dataset ds = load_dataset(data_opt);
+    const int64_t max_history = data_opt.max_history;
     ItemCodes codes;
     if (!a["--codes"].empty())
-      codes = rec::load_item_codes(a["--codes"], ds);
+      codes = load_item_codes(a["--codes"], ds);
     else
       codes.codes = tiny_codes(ds, data);
-    auto& ro = cfg.recommender;
+    RecommenderOptions ro;
     if (size == "small") {  // the model of scripts/run_recommender_cpu.sh
       ro.encoder_layers = ro.decoder_layers = 2;
       ro.d_model = 64;
@@ -95,18 +97,18 @@ int main(int argc, char** argv) {
       ro.d_ff = 256;
     }
     ro.batch_size = batch;
-    ro.arch = a["--arch"];
-    const rec::Arch arch = rec::parse_arch(ro.arch);
+    ro.arch = parse_enum<rec::Arch>(a["--arch"], "--arch");
+    const rec::Arch arch = ro.arch;
     LETTER_USAGE_CHECK(a["--bf16"] == "on" || a["--bf16"] == "off", "--bf16 must be on or off");
     ro.bf16 = a["--bf16"] == "on";
     const bool bf16 = rec::bf16_autocast(ro, device);  // as the trainer decides
     rec::Recommender model(ro, codes, device, 42);
     auto& net = *model.net;
-    Split split = leave_one_out(ds, cfg.data.max_history);
-    rec::TrainingSet train(ds, model.vocab, arch, cfg.data.max_history);
+    Split split = leave_one_out(ds, max_history);
+    rec::TrainingSet train(ds, model.vocab, arch, max_history);
     auto batches = train.batches(batch, 7);
     torch::optim::AdamW opt(net.parameters(), torch::optim::AdamWOptions(5e-4).weight_decay(0.01));
-    auto allowed = rec::softmax_mask(model.vocab, model.softmax, device);
+    auto allowed = rec::softmax_mask(model.vocab, ro.softmax, device);
     if (allowed.defined() && arch == rec::Arch::kDecoder) allowed = allowed.narrow(0, 0, model.vocab.levels());
 
     double sgemm_before = measure_sgemm_gflops(device, 2048, 1.0);
@@ -138,11 +140,11 @@ int main(int argc, char** argv) {
 
     std::vector<Sample> valid(split.valid.begin(),
                               split.valid.begin() + std::min<int64_t>(users, split.valid.size()));
-    rec::RankOptions rk;
+    RankOptions rk;
     rk.beam = beam;
     rk.top_k = 20;
     rk.batch_size = 256;
-    rec::Ranking r = rec::rank_samples(model, ds, valid, cfg.data.max_history, rk);
+    Ranking r = rank_samples(model, ds, valid, max_history, rk);
     double sgemm_after = measure_sgemm_gflops(device, 2048, 1.0);
     const double sgemm = 0.5 * (sgemm_before + sgemm_after);
     const double gflops = flops / train_s / 1e9;

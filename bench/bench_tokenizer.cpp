@@ -43,7 +43,7 @@ nlohmann::json run_case(const std::string& name, int64_t n, int64_t dim, int64_t
                         const std::string& dtype, const Rates& rates) {
   TokenizerOptions t;
   t.epochs = epochs;
-  t.dtype = dtype;
+  t.dtype = parse_enum<MlpDtype>(dtype, "--dtype");
   auto gen = at::detail::createCPUGenerator(1);
   quant::TokenizerInputs in;
   in.embeddings = torch::randn({n, dim}, gen) * 0.05;
@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
   }
   torch::ScalarType low = torch::kFloat32;
   try {
-    low = quant::mlp_dtype(dtype);
+    low = quant::mlp_dtype(parse_enum<MlpDtype>(dtype, "--dtype"));
   } catch (const UsageError& e) {
     std::cerr << "bench_tokenizer: --dtype: " << e.what() << "\n" << usage;
     return 2;

@@ -20,6 +20,7 @@
 #include "letter/data/split.h"
 #include "letter/eval/full_ranking.h"
 #include "letter/eval/metrics.h"
+#include "letter/eval/sasrec.h"
 #include "letter/io/npy.h"
 #include "test_util.h"
 
@@ -62,6 +63,29 @@ Config tiny_config(int64_t epochs) {
   return c;
 }
 
+/// What `letter train-cf` does through the library: SASRec with c.cf, early-stopped on the
+/// validation NDCG@10 of eval's full ranking, then the best model's valid and test metrics.
+struct Trained : CfResult {
+  nlohmann::json valid, test;
+};
+RunEnv cf_env(const std::string& out = "", bool resume = false) {
+  RunEnv e;
+  e.out = out;
+  e.resume = resume;
+  return e;
+}
+Trained train(const Dataset& ds, const Config& c, RunEnv env = {}) {
+  env.seed = static_cast<uint64_t>(c.seed);
+  env.config = c.to_json();
+  const Split split = leave_one_out(ds, c.cf.max_len);
+  Trained t;
+  static_cast<CfResult&>(t) = train_sasrec(ds, c.cf, env, sasrec_validator(ds, split.valid, c.eval, env.device));
+  const uint64_t seed = derive_seed(env.seed, "cf.bootstrap");
+  t.valid = evaluate_sasrec(t.model, ds, split.valid, c.eval, env.device, c.eval.bootstrap, seed);
+  t.test = evaluate_sasrec(t.model, ds, split.test, c.eval, env.device, c.eval.bootstrap, seed);
+  return t;
+}
+
 CfOptions model_options(int64_t hidden, int64_t heads, int64_t max_len) {
   CfOptions o;
   o.hidden = hidden;
@@ -88,7 +112,7 @@ class OneThread : public ::testing::Test {
   int threads_ = 1;
 };
 class SasRecNet : public OneThread {};
-class CfLoss : public OneThread {};
+class CfLossFn : public OneThread {};
 class CfData : public OneThread {};
 class FullRanking : public OneThread {};
 class CfTrain : public OneThread {};
@@ -165,7 +189,7 @@ TEST_F(SasRecNet, HiddenNotDivisibleByHeadsIsAnError) {
 // ------------------------------------------------------------------------------------------
 // Losses.
 
-TEST_F(CfLoss, NegativesNeverEqualTheTargetAndAreUniform) {
+TEST_F(CfLossFn, NegativesNeverEqualTheTargetAndAreUniform) {
   torch::manual_seed(4);
   auto targets = torch::randint(0, 5, {20000}, torch::kInt64);
   auto neg = sample_negatives(targets, 5);
@@ -183,22 +207,21 @@ TEST_F(CfLoss, NegativesNeverEqualTheTargetAndAreUniform) {
   EXPECT_THROW(sample_negatives(t2, 1), Error);
 }
 
-TEST_F(CfLoss, HandComputedCeAndBce) {
+TEST_F(CfLossFn, HandComputedCeAndBce) {
   auto h = torch::tensor({{1.0f, 0.0f}, {0.5f, 2.0f}});
   auto items = torch::tensor({{1.0f, 1.0f}, {0.0f, -1.0f}});
   auto targets = torch::tensor({0, 1}, torch::kInt64);
   // logits row 0: [1, 0], row 1: [2.5, -2].
   double ce0 = -std::log(std::exp(1.0) / (std::exp(1.0) + 1.0));
   double ce1 = -std::log(std::exp(-2.0) / (std::exp(2.5) + std::exp(-2.0)));
-  EXPECT_NEAR(cf_loss("ce", h, targets, items).item<double>(), (ce0 + ce1) / 2, 1e-6);
+  EXPECT_NEAR(cf_loss(CfLoss::kCe, h, targets, items).item<double>(), (ce0 + ce1) / 2, 1e-6);
   // With 2 items the negative is the other item: pos logits [1, -2], neg logits [0, 2.5].
   auto sp = [](double x) { return std::log1p(std::exp(x)); };
   double bce = (sp(-1.0) + sp(0.0) + sp(2.0) + sp(2.5)) / 2;
-  EXPECT_NEAR(cf_loss("bce", h, targets, items).item<double>(), bce, 1e-6);
-  EXPECT_THROW(cf_loss("mse", h, targets, items), Error);
+  EXPECT_NEAR(cf_loss(CfLoss::kBce, h, targets, items).item<double>(), bce, 1e-6);
 }
 
-TEST_F(CfLoss, FusedLinearCrossEntropyMatchesPlainCeAndFiniteDifferences) {
+TEST_F(CfLossFn, FusedLinearCrossEntropyMatchesPlainCeAndFiniteDifferences) {
   torch::manual_seed(7);
   for (int64_t chunk : {0, 1, 3, 100}) {
     auto h = torch::randn({7, 5}, torch::requires_grad());
@@ -386,7 +409,7 @@ TEST_F(FullRanking, LastItemRetrievalByHand) {
 TEST_F(CfTrain, LearnsTinyDataAndBeatsPopularity) {
   const Dataset& ds = tiny();
   Config c = tiny_config(25);
-  CfResult r = train_sasrec(ds, c, CfRun{});
+  Trained r = train(ds, c);
   ASSERT_EQ(r.history.size(), 25u);
   EXPECT_LT(r.history.back().loss, 0.8 * r.history.front().loss);
   // Popularity: score = count of the item in the training part.
@@ -410,20 +433,20 @@ TEST_F(CfTrain, LearnsTinyDataAndBeatsPopularity) {
 
 TEST_F(CfTrain, BceLossTrainsToo) {
   Config c = tiny_config(6);
-  c.cf.loss = "bce";
-  CfResult r = train_sasrec(tiny(), c, CfRun{});
+  c.cf.loss = CfLoss::kBce;
+  Trained r = train(tiny(), c);
   EXPECT_LT(r.history.back().loss, r.history.front().loss);
   EXPECT_TRUE(torch::equal(r.model->item_emb->weight[0], torch::zeros({32})));  // padding row stays 0
 }
 
 TEST_F(CfTrain, DeterministicWithFixedSeed) {
   Config c = tiny_config(2);
-  CfResult a = train_sasrec(tiny(), c, CfRun{});
-  CfResult b = train_sasrec(tiny(), c, CfRun{});
+  Trained a = train(tiny(), c);
+  Trained b = train(tiny(), c);
   EXPECT_TRUE(torch::equal(a.model->item_vectors(), b.model->item_vectors()));
   EXPECT_EQ(a.test, b.test);
   c.seed = 43;
-  CfResult d = train_sasrec(tiny(), c, CfRun{});
+  Trained d = train(tiny(), c);
   EXPECT_FALSE(torch::equal(a.model->item_vectors(), d.model->item_vectors()));
 }
 
@@ -432,16 +455,16 @@ TEST_F(CfTrain, ResumeEqualsUninterruptedRun) {
   Config c4 = tiny_config(4);
   c4.cf.dropout = 0.3;
   c4.cf.patience = 1000;
-  CfRun full{torch::kCPU, dir.path("full"), false};
-  CfResult a = train_sasrec(tiny(), c4, full);
+  RunEnv full = cf_env(dir.path("full"));
+  Trained a = train(tiny(), c4, full);
 
   Config c2 = c4;
   c2.cf.epochs = 2;
-  CfRun part{torch::kCPU, dir.path("part"), false};
-  CfResult first = train_sasrec(tiny(), c2, part);
+  RunEnv part = cf_env(dir.path("part"));
+  Trained first = train(tiny(), c2, part);
   EXPECT_EQ(first.epochs_run, 2);
   part.resume = true;
-  CfResult b = train_sasrec(tiny(), c4, part);
+  Trained b = train(tiny(), c4, part);
   EXPECT_EQ(b.epochs_run, 4);
   ASSERT_EQ(b.history.size(), 4u);
   EXPECT_TRUE(torch::allclose(a.model->item_vectors(), b.model->item_vectors(), 0, 1e-6));
@@ -452,7 +475,7 @@ TEST_F(CfTrain, ResumeEqualsUninterruptedRun) {
   EXPECT_EQ(a.best_epoch, b.best_epoch);
   EXPECT_NEAR(a.test["ndcg@10"].get<double>(), b.test["ndcg@10"].get<double>(), 1e-6);
   // Resuming a finished run trains nothing more and gives the same model.
-  CfResult again = train_sasrec(tiny(), c4, part);
+  Trained again = train(tiny(), c4, part);
   EXPECT_EQ(again.history.size(), 4u);
   EXPECT_TRUE(torch::allclose(again.model->item_vectors(), b.model->item_vectors(), 0, 1e-6));
 }
@@ -466,10 +489,10 @@ TEST_F(CfTrain, FrozenInitialItemVectorsStayFixed) {
   Config c = tiny_config(2);
   c.cf.init_items = dir.path("init.npy");
   c.cf.freeze_items = true;
-  CfResult r = train_sasrec(ds, c, CfRun{});
+  Trained r = train(ds, c);
   EXPECT_TRUE(torch::equal(r.model->item_vectors(), v));
   c.cf.freeze_items = false;
-  CfResult moved = train_sasrec(ds, c, CfRun{});
+  Trained moved = train(ds, c);
   EXPECT_FALSE(torch::equal(moved.model->item_vectors(), v));
 }
 
@@ -479,28 +502,28 @@ TEST_F(CfTrain, FrozenInitialItemVectorsStayFixed) {
 TEST_F(CfErrors, EmptyOrTooShortData) {
   Config c = tiny_config(1);
   Dataset none = small_dataset({}, 3);
-  EXPECT_NE(error_of([&] { train_sasrec(none, c, CfRun{}); }).find("empty"), std::string::npos);
+  EXPECT_NE(error_of([&] { train(none, c); }).find("empty"), std::string::npos);
   Dataset shortseq = small_dataset({{0, 1, 2}, {2, 1}}, 3);  // nobody has a training target
-  auto msg = error_of([&] { train_sasrec(shortseq, c, CfRun{}); });
+  auto msg = error_of([&] { train(shortseq, c); });
   EXPECT_NE(msg.find("no training sequences"), std::string::npos) << msg;
 }
 
 TEST_F(CfErrors, ResumeWithoutCheckpointOrWithChangedConfig) {
   test::TempDir dir;
   Config c = tiny_config(1);
-  CfRun run{torch::kCPU, dir.path("run"), true};
-  auto msg = error_of([&] { train_sasrec(tiny(), c, run); });
+  RunEnv run = cf_env(dir.path("run"), true);
+  auto msg = error_of([&] { train(tiny(), c, run); });
   EXPECT_NE(msg.find("sasrec.last.pt"), std::string::npos) << msg;
   run.resume = false;
-  train_sasrec(tiny(), c, run);
+  train(tiny(), c, run);
   run.resume = true;
   Config changed = c;
   changed.cf.lr = 0.01;
-  msg = error_of([&] { train_sasrec(tiny(), changed, run); });
-  EXPECT_NE(msg.find("/cf/lr"), std::string::npos) << msg;
+  msg = error_of([&] { train(tiny(), changed, run); });
+  EXPECT_NE(msg.find("cf.lr differ"), std::string::npos) << msg;
   changed = c;
   changed.cf.epochs = 2;  // raising epochs is allowed
-  EXPECT_EQ(train_sasrec(tiny(), changed, run).epochs_run, 2);
+  EXPECT_EQ(train(tiny(), changed, run).epochs_run, 2);
 }
 
 TEST_F(CfErrors, InitItemsWithWrongShape) {
@@ -508,7 +531,7 @@ TEST_F(CfErrors, InitItemsWithWrongShape) {
   io::write_npy(dir.path("bad.npy"), torch::zeros({10, 32}));
   Config c = tiny_config(1);
   c.cf.init_items = dir.path("bad.npy");
-  auto msg = error_of([&] { train_sasrec(tiny(), c, CfRun{}); });
+  auto msg = error_of([&] { train(tiny(), c); });
   EXPECT_NE(msg.find("expected (407, 32)"), std::string::npos) << msg;
   Config f;
   f.cf.freeze_items = true;  // nothing to freeze

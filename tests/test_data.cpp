@@ -73,7 +73,7 @@ TEST(DataLoad, CsvAndRecboleMatchLetterJson) {
   EXPECT_GT(csv_rep.users_reordered, 0) << "tiny.csv has users with rows out of time order";
   LoadReport rb_rep;
   DataOptions rb_opt = opts(test::tiny_dir());
-  rb_opt.format = "recbole";
+  rb_opt.format = DataFormat::kRecBole;
   Dataset rb = load_dataset(rb_opt, &rb_rep);
   EXPECT_EQ(rb_rep.format, "recbole");
 
@@ -124,7 +124,7 @@ TEST(DataLoad, UnsortedTimestampsCanBeAnError) {
   std::string p = dir.file("x.csv", "user,item,timestamp\nu,a,5\nu,b,3\n");
   DataOptions o = opts(p);
   o.kcore = 0;
-  o.unsorted = "error";
+  o.unsorted = Unsorted::kError;
   std::string msg = error_of([&] { load_dataset(o); });
   EXPECT_NE(msg.find("not in timestamp order"), std::string::npos) << msg;
   EXPECT_NE(msg.find("'u'"), std::string::npos) << msg;

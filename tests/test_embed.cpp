@@ -365,7 +365,7 @@ TEST(EmbedItemText, BuildTextsConcatTemplateMean) {
   EXPECT_EQ(t.parts[1], std::vector<std::string>{"Lip Balm. by {x} in"});
 
   o.text_template.clear();
-  o.combine = "mean";
+  o.combine = Combine::kMean;
   t = build_item_texts(items, 4, o);
   EXPECT_EQ(t.parts[0], (std::vector<std::string>{"Rose Cream.", "Acme.", "Beauty,Face."}));
   std::vector<std::string> flat;
@@ -379,7 +379,7 @@ TEST(EmbedItemText, BuildTextsConcatTemplateMean) {
   bad.text_template = "no placeholder";
   EXPECT_THROW(build_item_texts(items, 4, bad), UsageError);
   bad.text_template = "{title}";
-  bad.combine = "mean";
+  bad.combine = Combine::kMean;
   EXPECT_THROW(build_item_texts(items, 4, bad), UsageError);
 }
 
@@ -408,7 +408,7 @@ TEST(EmbedBert, MatchesPerHeadReferenceAndPaddingIsInvisible) {
   }
   // cls pooling without normalisation = first hidden state.
   auto o = enc_opts();
-  o.pooling = "cls";
+  o.pooling = Pooling::kCls;
   o.normalize = false;
   SentenceEncoder cls(folder, o);
   auto c = cls.encode({"hello"});
@@ -671,13 +671,13 @@ TEST(EmbedPipeline, TfidfRowsSidecarAndMissingText) {
   items[5] = {{"title", ""}};
   Dataset ds = text_dataset(items);
   EmbedOptions o;
-  o.encoder = "tfidf";
+  o.encoder = TextEncoder::kTfidf;
   o.dim = 2;
   std::string e = error_of([&] { embed_items(ds, o, torch::kCPU, 42); });
   EXPECT_NE(e.find("1 of 12 items have no text"), std::string::npos) << e;
   EXPECT_NE(e.find("5 ('I5')"), std::string::npos) << e;
   EXPECT_NE(e.find("--missing-text zero"), std::string::npos) << e;
-  o.missing_text = "zero";
+  o.missing_text = MissingText::kZero;
   EmbedResult r = embed_items(ds, o, torch::kCPU, 42);
   ASSERT_EQ(r.embeddings.sizes(), (std::vector<int64_t>{12, 2}));
   EXPECT_EQ(r.embeddings[5].abs().sum().item<double>(), 0.0);
@@ -707,7 +707,7 @@ TEST(EmbedPipeline, HfEncoderWithCombineMean) {
   EmbedOptions o;
   o.model = tb.write(dir, "m");
   o.max_length = 32;
-  o.combine = "mean";
+  o.combine = Combine::kMean;
   EmbedResult r = embed_items(ds, o, torch::kCPU, 42);
   SentenceEncoder enc(o.model, enc_opts());
   auto parts = enc.encode({"hello world.", "cafe.", "the cats."});

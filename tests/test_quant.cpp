@@ -16,7 +16,7 @@
 #include <sstream>
 
 #include "cli/app.h"
-#include "letter/common/config.h"
+#include "letter/common/options.h"
 #include "letter/common/error.h"
 #include "letter/common/fs.h"
 #include "letter/common/torch_compat.h"
@@ -496,24 +496,23 @@ TEST(QuantRqvae, Bfloat16MlpTracksFloat32) {
 
 TEST(QuantRqvae, ArchitectureRecordKeepsTheDtype) {
   TokenizerOptions t;
-  t.dtype = "bfloat16";
+  t.dtype = MlpDtype::kBfloat16;
   auto o = RqvaeOptions::from(t, 384);
   auto j = o.to_json();
   EXPECT_EQ(j["dtype"], "bfloat16");
-  EXPECT_EQ(RqvaeOptions::from_json(j).dtype, "bfloat16");
+  EXPECT_EQ(RqvaeOptions::from_json(j).dtype, MlpDtype::kBfloat16);
   Rqvae m(o);
   EXPECT_EQ(m->encoder->compute, torch::kBFloat16);
   EXPECT_EQ(m->decoder->compute, torch::kBFloat16);
   j.erase("dtype");  // checkpoints written before the option existed
-  EXPECT_EQ(RqvaeOptions::from_json(j).dtype, "float32");
+  EXPECT_EQ(RqvaeOptions::from_json(j).dtype, MlpDtype::kFloat32);
   j["dtype"] = "float16";
   EXPECT_THROW(RqvaeOptions::from_json(j), UsageError);
   Config c;
   c.set("tokenizer.dtype=bfloat16");
-  EXPECT_EQ(c.tokenizer.dtype, "bfloat16");
+  EXPECT_EQ(c.tokenizer.dtype, MlpDtype::kBfloat16);
   EXPECT_NO_THROW(c.validate());
-  c.set("tokenizer.dtype=fp16");
-  EXPECT_THROW(c.validate(), UsageError);
+  EXPECT_THROW(c.set("tokenizer.dtype=fp16"), UsageError);
 }
 
 TEST(QuantOptim, FusedAdamWMatchesAdamW) {
@@ -715,7 +714,7 @@ TEST(QuantReport, LevelStatsCollisionsAndTable4ByHand) {
   EXPECT_NEAR(st[0]["perplexity"].get<double>(), std::pow(2.0, 1.5), 1e-12);
   EXPECT_NEAR(st[0]["usage"].get<double>(), 0.75, 1e-12);
   EXPECT_EQ(st[1]["used"], 2);
-  EXPECT_NEAR(collision_rate(codes), 0.25, 1e-12);  // (0,1) twice
+  EXPECT_NEAR(collision_stats(codes).rate(), 0.25, 1e-12);  // (0,1) twice
   // CF: items 0<->1 nearest each other, 2<->3 nearest each other.
   auto cf = torch::tensor({1.f, 0.f, 0.9f, 0.1f, 0.f, 1.f, 0.1f, 0.9f}).view({4, 2});
   // Pairs (0,1): codes equal in both positions -> 1; (2,3): (1,2) vs (3,2) -> 1/2.
@@ -741,23 +740,34 @@ TEST(QuantReport, SvgHasTitleAxesAndOneBarPerUsedCode) {
 TEST(QuantTokenizer, PresetsAndMethods) {
   TokenizerOptions t;
   t.lr = 0.5;
-  auto changed = apply_preset(t, "paper");
+  t.preset = TokenizerPreset::kPaper;
+  auto changed = apply_preset(t);
   EXPECT_EQ(t.lr, 1e-3);
   EXPECT_EQ(t.epochs, 10000);
   EXPECT_EQ(changed, (std::vector<std::string>{"lr"}));
-  apply_preset(t, "quick");
+  t.preset = TokenizerPreset::kQuick;
+  apply_preset(t);
   EXPECT_EQ(t.epochs, 1000);  // <= 1/10 of the paper's epochs (issue #5)
   EXPECT_EQ(t.lr, 6e-3);
   TokenizerOptions tg;
-  tg.method = "tiger";  // collapses at lr 6e-3: the previous quick schedule
-  apply_preset(tg, "quick");
+  tg.method = TokenizerMethod::kTiger;  // collapses at lr 6e-3: the previous quick schedule
+  tg.preset = TokenizerPreset::kQuick;
+  apply_preset(tg);
   EXPECT_EQ(tg.epochs, 800);
   EXPECT_EQ(tg.lr, 4e-3);
-  EXPECT_EQ(t.schedule, "cosine");
+  EXPECT_EQ(t.schedule, LrSchedule::kCosine);
   EXPECT_GT(t.warmup_epochs, 0);
-  EXPECT_THROW(apply_preset(t, "fast"), UsageError);
+  // Keys set explicitly (--set, flags) keep their value.
+  TokenizerOptions k;
+  k.lr = 0.5;
+  k.preset = TokenizerPreset::kQuick;
+  EXPECT_EQ(apply_preset(k, {"lr"}), (std::vector<std::string>{"epochs", "warmup_epochs", "schedule", "eval_every"}));
+  EXPECT_EQ(k.lr, 0.5);
+  EXPECT_EQ(k.epochs, 1000);
+  Config bad;
+  EXPECT_THROW(bad.set("tokenizer.preset=fast"), UsageError);
   TokenizerOptions g;
-  g.method = "tiger";
+  g.method = TokenizerMethod::kTiger;
   auto e = effective_options(g);
   EXPECT_EQ(e.alpha, 0.0);
   EXPECT_EQ(e.beta, 0.0);
@@ -886,7 +896,7 @@ TEST(QuantTokenizer, Bfloat16TrainingTracksFloat32) {
   auto t = tiny_options(20);
   TokenizerRunEnv env;
   auto f = run_tokenizer(t, ti, env);
-  t.dtype = "bfloat16";
+  t.dtype = MlpDtype::kBfloat16;
   auto h = run_tokenizer(t, ti, env);
   auto h2 = run_tokenizer(t, ti, env);
   EXPECT_TRUE(torch::equal(h.codes, h2.codes)) << "bfloat16 training must be deterministic";
@@ -907,13 +917,13 @@ TEST(QuantTokenizer, TigerAndRkmeansMethods) {
   auto in = tiny_inputs();
   TokenizerInputs ti{in.emb, torch::Tensor(), "tiny-emb", ""};
   auto t = tiny_options();
-  t.method = "tiger";  // no CF vectors needed
+  t.method = TokenizerMethod::kTiger;  // no CF vectors needed
   t.epochs = 4;
   auto r = run_tokenizer(t, ti, TokenizerRunEnv{});
   EXPECT_EQ(r.stats["training"]["alpha"], 0.0);
   EXPECT_TRUE(r.stats["table4_overlap"].is_null());
   EXPECT_EQ(std::get<0>(torch::unique_dim(r.codes, 0)).size(0), 407);
-  t.method = "rkmeans";
+  t.method = TokenizerMethod::kRkmeans;
   auto k = run_tokenizer(t, ti, TokenizerRunEnv{});
   EXPECT_EQ(std::get<0>(torch::unique_dim(k.codes, 0)).size(0), 407);
   // Residual k-means with b.2 bounds: every level-1 code holds between 12 and 48 items.

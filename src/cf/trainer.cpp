@@ -10,8 +10,7 @@
 #include "letter/common/error.h"
 #include "letter/common/fs.h"
 #include "letter/common/runtime.h"
-#include "letter/eval/full_ranking.h"
-#include "letter/eval/metrics.h"
+#include "letter/common/reflect.h"
 #include "letter/io/npy.h"
 
 namespace letter {
@@ -49,20 +48,6 @@ void epoch_order(const std::vector<CfWindow>& windows, int64_t batch_size,
   for (int64_t i = 0; i < bperm.size(0); ++i) batches.push_back(cut[bperm[i].item<int64_t>()]);
 }
 
-std::vector<torch::Tensor> snapshot(const torch::nn::Module& m) {
-  std::vector<torch::Tensor> out;
-  for (const auto& p : m.parameters(true)) out.push_back(p.detach().clone());
-  return out;
-}
-
-void restore(torch::nn::Module& m, const std::vector<torch::Tensor>& params) {
-  torch::NoGradGuard no_grad;
-  auto ps = m.parameters(true);
-  LETTER_CHECK(ps.size() == params.size(), "internal: snapshot has ", params.size(),
-               " tensors, model ", ps.size());
-  for (size_t i = 0; i < ps.size(); ++i) ps[i].copy_(params[i]);
-}
-
 nlohmann::json stats_json(const CfEpochStats& s) {
   nlohmann::json j = {{"epoch", s.epoch},
                       {"loss", s.loss},
@@ -80,34 +65,6 @@ CfEpochStats stats_from_json(const nlohmann::json& j) {
   s.positions_per_s = j.at("positions_per_s").get<double>();
   s.valid_ndcg10 = j.value("valid_ndcg@10", -1.0);
   return s;
-}
-
-/// Settings that must not change between a run and its --resume (everything that shapes the
-/// model or the training trajectory; epochs and patience may be raised).
-nlohmann::json resume_key(const Config& c) {
-  nlohmann::json j = c.to_json();
-  nlohmann::json cf = j["cf"];
-  cf.erase("epochs");
-  cf.erase("patience");
-  return {{"seed", j["seed"]}, {"data", j["data"]}, {"cf", cf}};
-}
-
-void check_resumable(const nlohmann::json& saved, const Config& now, const std::string& path) {
-  nlohmann::json want = resume_key(now);
-  Config saved_cfg;
-  try {
-    saved_cfg = Config::from_json(saved, path);
-  } catch (const Error& e) {
-    LETTER_FAIL("checkpoint ", path, " holds a config this letter cannot read (", e.what(),
-                "); start a new run in another --out");
-  }
-  nlohmann::json have = resume_key(saved_cfg);
-  if (have == want) return;
-  auto diff = nlohmann::json::diff(have, want);
-  std::string where = diff.empty() ? "" : diff[0].value("path", "");
-  LETTER_FAIL("cannot --resume ", path, ": the config differs from the run's at '", where,
-              "' (only cf.epochs and cf.patience may change); resume with the run's config (",
-              "its config.json) or start a new run in another --out");
 }
 
 }  // namespace
@@ -177,44 +134,29 @@ torch::Tensor sample_negatives(const torch::Tensor& targets, int64_t num_items) 
   return neg + neg.ge(targets).to(torch::kInt64);
 }
 
-torch::Tensor cf_loss(const std::string& loss, const torch::Tensor& h, const torch::Tensor& targets,
+torch::Tensor cf_loss(CfLoss loss, const torch::Tensor& h, const torch::Tensor& targets,
                       const torch::Tensor& item_vectors) {
   LETTER_CHECK(h.dim() == 2 && targets.dim() == 1 && h.size(0) == targets.size(0) &&
                    item_vectors.dim() == 2 && item_vectors.size(1) == h.size(1),
                "cf_loss: h (P, d) ", h.sizes(), ", targets (P,) ", targets.sizes(),
                ", item vectors (N, d) ", item_vectors.sizes());
-  if (loss == "ce") return linear_cross_entropy(h, item_vectors, targets);  // no (P, N) logits
-  LETTER_CHECK(loss == "bce", "unknown cf.loss '", loss, "': expected ce or bce");
+  if (loss == CfLoss::kCe) return linear_cross_entropy(h, item_vectors, targets);  // no (P, N) logits
   auto neg = sample_negatives(targets, item_vectors.size(0));
   auto pos_logit = (h * item_vectors.index_select(0, targets)).sum(-1);  // (P,)
   auto neg_logit = (h * item_vectors.index_select(0, neg)).sum(-1);      // (P,)
   return (torch::softplus(-pos_logit) + torch::softplus(neg_logit)).mean();
 }
 
-nlohmann::json evaluate_sasrec(SasRec& model, const Dataset& ds, const std::vector<Sample>& samples,
-                               const Config& config, torch::Device device, int64_t bootstrap) {
-  model->eval();
-  FullRankingOptions fo;
-  fo.ks = config.eval.ks;
-  fo.batch_size = config.eval.batch_size;
-  fo.exclude_history = config.eval.exclude_history;
-  fo.max_history = config.cf.max_len;
-  fo.bootstrap = bootstrap;
-  fo.seed = derive_seed(static_cast<uint64_t>(config.seed), "cf.bootstrap");
-  QueryEncoder encode = [&](const HistoryBatch& b) {
-    auto items = (b.items + 1).to(device);  // pad -1 -> 0
-    return model->encode_last(items, b.lengths.to(device));
-  };
-  auto items = model->item_vectors().detach();
-  return evaluate_full_ranking(ds, samples, encode, items, fo);
+nlohmann::json CfResult::history_json() const {
+  nlohmann::json hist = nlohmann::json::array();
+  for (const auto& e : history) hist.push_back(stats_json(e));
+  return hist;
 }
 
-CfResult train_sasrec(const Dataset& ds, const Config& config, const CfRun& run) {
-  const CfOptions& o = config.cf;
-  const uint64_t seed = static_cast<uint64_t>(config.seed);
+CfResult train_sasrec(const Dataset& ds, const CfOptions& o, const RunEnv& run, const CfValidator& validate) {
+  const uint64_t seed = run.seed;
   LETTER_CHECK(ds.num_items() > 0 && ds.num_users() > 0, "train-cf: the dataset is empty");
-  LETTER_USAGE_CHECK(o.hidden % o.heads == 0, "cf.hidden = ", o.hidden,
-                     " must be divisible by cf.heads = ", o.heads);
+  validate_options(o);
   LETTER_USAGE_CHECK(!run.resume || !run.out.empty(), "--resume needs --out RUN_DIR");
   Split split = leave_one_out(ds, o.max_len);
   std::vector<CfWindow> windows = make_cf_windows(split, o.max_len);
@@ -252,7 +194,11 @@ CfResult train_sasrec(const Dataset& ds, const Config& config, const CfRun& run)
     LETTER_CHECK(path_exists(last_path), "--resume: no checkpoint ", last_path,
                  " (the run has not finished an epoch yet, or --out names another folder)");
     CheckpointHeader h = read_checkpoint_header(last_path);
-    if (h.format == kTrainFormat) check_resumable(h.config, config, last_path);
+    if (h.format == kTrainFormat) {
+      nlohmann::json now = {{"seed", seed}, {"cf", options_to_json(o)}};
+      if (run.config.contains("data")) now["data"] = run.config["data"];
+      check_resume_config(h.config, now, {"cf.epochs", "cf.patience"}, last_path);
+    }
     h = load_checkpoint(last_path, *model, &opt, kTrainFormat, kVersion, /*restore_rng=*/true);
     model->to(run.device);
     const auto& st = h.state;
@@ -267,7 +213,7 @@ CfResult train_sasrec(const Dataset& ds, const Config& config, const CfRun& run)
       torch::manual_seed(derive_seed(seed, "cf.init"));
       SasRec b(ds.num_items(), o);
       load_checkpoint(best_path, *b, nullptr, kModelFormat, kVersion);
-      best = snapshot(*b);
+      best = snapshot_parameters(*b);
     }
     spdlog::info("cf resume: {} epochs done, best valid ndcg@10={:.5f} at epoch {}", res.epochs_run,
                  res.best_valid_ndcg10, res.best_epoch);
@@ -275,7 +221,7 @@ CfResult train_sasrec(const Dataset& ds, const Config& config, const CfRun& run)
 
   spdlog::info("cf train: {} users, {} items, {} windows, {} target positions, loss={} hidden={} "
                "blocks={} heads={} dropout={} max_len={} batch={} lr={} device={}",
-               ds.num_users(), ds.num_items(), windows.size(), positions, o.loss, o.hidden, o.blocks,
+               ds.num_users(), ds.num_items(), windows.size(), positions, enum_name(o.loss), o.hidden, o.blocks,
                o.heads, o.dropout, o.max_len, o.batch_size, o.lr, run.device.str());
   std::vector<int64_t> order;
   std::vector<std::pair<int64_t, int64_t>> batches;
@@ -309,21 +255,15 @@ CfResult train_sasrec(const Dataset& ds, const Config& config, const CfRun& run)
     st.loss = loss_sum / std::max<int64_t>(1, seen);
     st.positions_per_s = seen / std::max(1e-9, train_s);
     if (epoch % o.eval_every == 0 || epoch == o.epochs) {
-      auto m = evaluate_sasrec(model, ds, split.valid, config, run.device, 0);
-      auto ranks_ndcg = m.contains("ndcg@10") ? m["ndcg@10"].get<double>() : -1.0;
-      if (ranks_ndcg < 0) {  // eval.ks without 10: compute NDCG@10 for the selection
-        Config c10 = config;
-        c10.eval.ks = {10};
-        ranks_ndcg = evaluate_sasrec(model, ds, split.valid, c10, run.device, 0)["ndcg@10"].get<double>();
-      }
-      st.valid_ndcg10 = ranks_ndcg;
+      model->eval();
+      st.valid_ndcg10 = validate(model);
       if (st.valid_ndcg10 > res.best_valid_ndcg10) {
         res.best_valid_ndcg10 = st.valid_ndcg10;
         res.best_epoch = epoch;
         bad_evals = 0;
-        best = snapshot(*model);
+        best = snapshot_parameters(*model);
         if (!best_path.empty()) {
-          CheckpointHeader h{kModelFormat, kVersion, config.to_json(),
+          CheckpointHeader h{kModelFormat, kVersion, run.config,
                              {{"epoch", epoch}, {"valid_ndcg@10", st.valid_ndcg10},
                               {"num_items", ds.num_items()}}};
           save_checkpoint(best_path, *model, nullptr, h);
@@ -342,16 +282,14 @@ CfResult train_sasrec(const Dataset& ds, const Config& config, const CfRun& run)
                  res.best_valid_ndcg10, res.best_epoch, st.positions_per_s, st.seconds,
                  res.train_seconds);
     if (!last_path.empty()) {
-      nlohmann::json hist = nlohmann::json::array();
-      for (const auto& e : res.history) hist.push_back(stats_json(e));
-      CheckpointHeader h{kTrainFormat, kVersion, config.to_json(),
+      CheckpointHeader h{kTrainFormat, kVersion, run.config,
                          {{"epoch", epoch},
                           {"best_epoch", res.best_epoch},
                           {"best_valid_ndcg@10", res.best_valid_ndcg10},
                           {"bad_evals", bad_evals},
                           {"early_stopped", res.early_stopped},
                           {"train_seconds", res.train_seconds},
-                          {"history", hist}}};
+                          {"history", res.history_json()}}};
       save_checkpoint(last_path, *model, &opt, h);
     }
     if (res.early_stopped)
@@ -359,48 +297,10 @@ CfResult train_sasrec(const Dataset& ds, const Config& config, const CfRun& run)
                    o.patience);
   }
 
-  if (!best.empty()) restore(*model, best);
+  if (!best.empty()) restore_parameters(*model, best);
   model->eval();
   res.model = model;
-  res.valid = evaluate_sasrec(model, ds, split.valid, config, run.device, config.eval.bootstrap);
-  res.test = evaluate_sasrec(model, ds, split.test, config, run.device, config.eval.bootstrap);
-  spdlog::info("cf best epoch {}: valid ndcg@10={:.5f}; test recall@10={:.5f} ndcg@10={:.5f}",
-               res.best_epoch, res.valid.value("ndcg@10", -1.0), res.test.value("recall@10", -1.0),
-               res.test.value("ndcg@10", -1.0));
   return res;
-}
-
-void write_cf_outputs(const CfResult& result, const Dataset& ds, const Config& config,
-                      const std::string& out) {
-  LETTER_CHECK(!out.empty(), "write_cf_outputs: no run directory");
-  LETTER_CHECK(!result.model.is_empty(), "write_cf_outputs: no trained model");
-  ensure_dir(out);
-  auto items = result.model->item_vectors().detach().to(torch::kCPU, torch::kFloat32).contiguous();
-  io::write_npy(join(out, "items.cf.npy"), items);
-  nlohmann::json hist = nlohmann::json::array();
-  for (const auto& e : result.history) hist.push_back(stats_json(e));
-  nlohmann::json j = {
-      {"model", "SASRec"},
-      {"dataset", ds.name},
-      {"users", ds.num_users()},
-      {"items", ds.num_items()},
-      {"protocol",
-       {{"split", "leave-one-out: train on s[0..n-3], valid target s[n-2], test target s[n-1]"},
-        {"max_len", config.cf.max_len},
-        {"ranking", "full ranking over all items, ties broken by item id"},
-        {"exclude_history", config.eval.exclude_history}}},
-      {"valid", result.valid},
-      {"test", result.test},
-      {"best_epoch", result.best_epoch},
-      {"best_valid_ndcg@10", result.best_valid_ndcg10},
-      {"epochs_run", result.epochs_run},
-      {"early_stopped", result.early_stopped},
-      {"train_seconds", result.train_seconds},
-      {"history", hist},
-      {"cf", config.to_json()["cf"]},
-      {"seed", config.seed},
-  };
-  write_json_atomic(join(out, "metrics.json"), j);
 }
 
 }  // namespace letter

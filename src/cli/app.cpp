@@ -40,6 +40,16 @@ void add_common_options(CLI::App* sub, CommonOptions& c) {
   sub->add_flag("--resume", c.resume, "Continue from the last checkpoint in RUN_DIR");
 }
 
+RunEnv run_env(const RunContext& ctx) {
+  RunEnv env;
+  env.device = ctx.device;
+  env.seed = static_cast<uint64_t>(ctx.config.seed);
+  env.out = ctx.out;
+  env.resume = ctx.resume;
+  env.config = ctx.config.to_json();
+  return env;
+}
+
 RunContext make_context(const CommonOptions& c, const std::vector<std::string>& extra_sets,
                         bool write_config) {
   setup_logging(c.quiet, c.verbose);

@@ -10,7 +10,8 @@
 #include <CLI/CLI.hpp>
 #include <torch/torch.h>
 
-#include "letter/common/config.h"
+#include "config.h"
+#include "letter/common/runtime.h"
 
 namespace letter::cli {
 
@@ -36,6 +37,9 @@ struct RunContext {
   bool resume = false;
   bool quiet = false;
 };
+
+/// The library's view of a run: device, seed, run directory, resume flag, resolved config.
+RunEnv run_env(const RunContext& ctx);
 
 /// Loads the config (file or defaults), applies --set and explicit flags, validates, sets up
 /// logging, threads, seed and device. When `out` is set, creates it and writes the resolved

@@ -9,6 +9,7 @@
 #include "letter/common/error.h"
 #include "letter/common/fs.h"
 #include "letter/data/dataset.h"
+#include "letter/eval/generative.h"
 #include "letter/rec/recommender.h"
 #include "rec_util.h"
 
@@ -58,14 +59,15 @@ void register_evaluate(CLI::App& app, CommonOptions& common) {
     RunContext ctx = make_context(c, {}, /*write_config=*/false);
     rec::Recommender model = rec::Recommender::load(path, ctx.device);
     Dataset ds = load_dataset(ctx.config.data);
-    nlohmann::json m = rec::evaluate_recommender(model, ds, ctx.config);
+    nlohmann::json m = evaluate_generative(model, ds, ctx.config.eval, ctx.config.data.max_history,
+                                           ctx.config.recommender.beam_scores, static_cast<uint64_t>(ctx.config.seed));
     m["model"] = path;
     m["device"] = ctx.device.str();
     m["threads"] = ctx.threads;
     if (!ctx.out.empty()) {
       ensure_dir(ctx.out);
-      const std::string file =
-          ctx.config.eval.split == "test" ? "metrics.json" : "metrics." + ctx.config.eval.split + ".json";
+      const EvalSplit split = ctx.config.eval.split;
+      const std::string file = split == EvalSplit::kTest ? "metrics.json" : "metrics." + enum_name(split) + ".json";
       write_json_atomic(join(ctx.out, file), m);
       spdlog::info("wrote {}", join(ctx.out, file));
     }

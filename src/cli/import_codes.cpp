@@ -13,7 +13,6 @@
 #include "letter/data/dataset.h"
 #include "letter/io/npy.h"
 #include "letter/quant/report.h"
-#include "letter/quant/tokenizer.h"
 
 namespace letter::cli {
 
@@ -26,10 +25,6 @@ struct ImportArgs {
   int64_t levels = 0;
   bool json = false;
 };
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 }  // namespace
 
@@ -59,19 +54,7 @@ void register_import_codes(CLI::App* data, CommonOptions& common) {
     LETTER_USAGE_CHECK(!ctx.config.data.path.empty(),
                        "data import-codes needs the dataset (positional DATASET or data.path) to map item ids");
     Dataset ds = load_dataset(ctx.config.data);
-    torch::Tensor codes;
-    if (ends_with(a->codes, ".npy")) {
-      codes = io::read_npy(a->codes);
-      LETTER_CHECK(codes.dim() == 2 && !codes.is_floating_point() && codes.scalar_type() != torch::kBool,
-                   a->codes, ": codes must be an (N, L) integer array, got ", codes.sizes(), " ",
-                   codes.scalar_type());
-      codes = codes.to(torch::kInt64);
-      LETTER_CHECK(codes.size(0) == ds.num_items(), a->codes, " has ", codes.size(0), " rows, dataset ",
-                   ds.name, " has ", ds.num_items(), " items");
-      LETTER_CHECK(codes.numel() == 0 || codes.min().item<int64_t>() >= 0, a->codes, ": negative codes");
-    } else {
-      codes = read_index_json(a->codes, ds).codes;
-    }
+    const torch::Tensor codes = load_item_codes(a->codes, ds).codes;
     torch::Tensor cf;
     if (!a->cf.empty()) {
       cf = io::read_npy(a->cf).to(torch::kFloat32);

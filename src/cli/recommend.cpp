@@ -1,6 +1,6 @@
 // `letter recommend`: JSON Lines in ({"user": id} or {"items": [ids]}, optional "k", "id")
 // -> JSON Lines out (top-k item ids, titles, scores); bad lines get an error object and the
-// batch goes on (format: rec/recommender.h, README "Recommender").
+// batch goes on (format: rec/serve.h).
 #include <fstream>
 #include <iostream>
 
@@ -11,6 +11,7 @@
 #include "letter/common/fs.h"
 #include "letter/data/dataset.h"
 #include "letter/rec/recommender.h"
+#include "letter/rec/serve.h"
 #include "rec_util.h"
 
 namespace letter::cli {
@@ -46,11 +47,18 @@ void register_recommend(CLI::App& app, CommonOptions& common) {
       LETTER_CHECK(file.good(), "recommend: cannot read ", a->input);
       in = &file;
     }
+    rec::ServeOptions so;
+    so.k = a->k;
+    so.beam = ctx.config.eval.beam;
+    so.batch_size = ctx.config.eval.batch_size;
+    so.max_history = ctx.config.data.max_history;
+    so.exclude_history = ctx.config.eval.exclude_history;
+    so.beam_scores = ctx.config.recommender.beam_scores;
     rec::RecommendStats st;
     if (a->output.empty()) {
-      st = rec::recommend_jsonl(model, ds, ctx.config, *in, out_stream(), a->k);
+      st = rec::recommend_jsonl(model, ds, so, *in, out_stream());
     } else {
-      write_atomic(a->output, [&](std::ofstream& os) { st = rec::recommend_jsonl(model, ds, ctx.config, *in, os, a->k); },
+      write_atomic(a->output, [&](std::ofstream& os) { st = rec::recommend_jsonl(model, ds, so, *in, os); },
                    /*binary=*/false);
     }
     spdlog::info("recommend: {} requests, {} answered, {} errors", st.ok + st.errors, st.ok, st.errors);

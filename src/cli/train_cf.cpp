@@ -14,6 +14,7 @@
 #include "letter/data/dataset.h"
 #include "letter/data/split.h"
 #include "letter/eval/full_ranking.h"
+#include "letter/eval/sasrec.h"
 #include "letter/io/npy.h"
 
 namespace letter::cli {
@@ -87,13 +88,39 @@ void register_train_cf(CLI::App& app, CommonOptions& common) {
                            {"test", test}});
       return;
     }
-    CfRun run;
-    run.device = ctx.device;
-    run.out = ctx.out;
-    run.resume = ctx.resume;
-    CfResult res = train_sasrec(ds, ctx.config, run);
-    write_cf_outputs(res, ds, ctx.config, ctx.out);
-    print_metrics(out_stream(), res.valid, res.test, ks);
+    const RunEnv env = run_env(ctx);
+    const EvalOptions& ev = ctx.config.eval;
+    Split split = leave_one_out(ds, ctx.config.cf.max_len);
+    CfResult res = train_sasrec(ds, ctx.config.cf, env, sasrec_validator(ds, split.valid, ev, ctx.device));
+    const uint64_t boot_seed = derive_seed(env.seed, "cf.bootstrap");
+    const auto valid = evaluate_sasrec(res.model, ds, split.valid, ev, ctx.device, ev.bootstrap, boot_seed);
+    const auto test = evaluate_sasrec(res.model, ds, split.test, ev, ctx.device, ev.bootstrap, boot_seed);
+    spdlog::info("cf best epoch {}: valid ndcg@10={:.5f}; test recall@10={:.5f} ndcg@10={:.5f}", res.best_epoch,
+                 valid.value("ndcg@10", -1.0), test.value("recall@10", -1.0), test.value("ndcg@10", -1.0));
+    auto items = res.model->item_vectors().detach().to(torch::kCPU, torch::kFloat32).contiguous();
+    io::write_npy(join(ctx.out, "items.cf.npy"), items);
+    write_json_atomic(
+        join(ctx.out, "metrics.json"),
+        nlohmann::json{{"model", "SASRec"},
+         {"dataset", ds.name},
+         {"users", ds.num_users()},
+         {"items", ds.num_items()},
+         {"protocol",
+          {{"split", "leave-one-out: train on s[0..n-3], valid target s[n-2], test target s[n-1]"},
+           {"max_len", ctx.config.cf.max_len},
+           {"ranking", "full ranking over all items, ties broken by item id"},
+           {"exclude_history", ev.exclude_history}}},
+         {"valid", valid},
+         {"test", test},
+         {"best_epoch", res.best_epoch},
+         {"best_valid_ndcg@10", res.best_valid_ndcg10},
+         {"epochs_run", res.epochs_run},
+         {"early_stopped", res.early_stopped},
+         {"train_seconds", res.train_seconds},
+         {"history", res.history_json()},
+         {"cf", env.config["cf"]},
+         {"seed", ctx.config.seed}});
+    print_metrics(out_stream(), valid, test, ks);
     spdlog::info("wrote {}/items.cf.npy ({} x {}), metrics.json, sasrec.pt", ctx.out, ds.num_items(),
                  ctx.config.cf.hidden);
   });

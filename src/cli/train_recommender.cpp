@@ -7,7 +7,10 @@
 #include "letter/common/error.h"
 #include "letter/common/fs.h"
 #include "letter/common/runtime.h"
+#include "letter/data/codes.h"
 #include "letter/data/dataset.h"
+#include "letter/data/split.h"
+#include "letter/eval/generative.h"
 #include "letter/rec/trainer.h"
 
 namespace letter::cli {
@@ -25,14 +28,23 @@ void register_train_recommender(CLI::App& app, CommonOptions& common) {
     Dataset ds = load_dataset(ctx.config.data);
     const std::string codes_path =
         ctx.config.recommender.codes.empty() ? join(ctx.out, "codes.json") : ctx.config.recommender.codes;
-    ItemCodes codes = rec::load_item_codes(codes_path, ds);
-    nlohmann::json coll = rec::collision_report(codes.codes);
+    ItemCodes codes = load_item_codes(codes_path, ds);
+    nlohmann::json coll = collision_stats(codes.codes).to_json();
     spdlog::info("codes {}: {} items, {} levels, {} distinct tuples ({} items share a tuple in {} groups)",
                  codes_path, coll["items"].get<int64_t>(), codes.levels(), coll["distinct_tuples"].get<int64_t>(),
                  coll["items_in_collisions"].get<int64_t>(), coll["colliding_groups"].get<int64_t>());
     rec::Recommender model(ctx.config.recommender, codes, ctx.device, static_cast<uint64_t>(ctx.config.seed));
-    rec::TrainResult res = rec::train_recommender(model, ctx.config, ds, ctx.out, ctx.resume);
+    const RunEnv env = run_env(ctx);
+    const auto& ro = ctx.config.recommender;
+    const int64_t max_history = ctx.config.data.max_history;
+    const Split split = leave_one_out(ds, max_history);
+    const std::vector<Sample> valid = validation_subset(split.valid, ro.valid_users, derive_seed(env.seed, "rec.valid"));
+    rec::TrainResult res =
+        rec::train_recommender(model, ro, max_history, ds, env,
+                               generative_validator(ds, valid, max_history, ro.beam, ctx.config.eval.batch_size,
+                                                    ro.beam_scores));
     nlohmann::json summary = res.to_json();
+    summary["valid_users"] = static_cast<int64_t>(valid.size());
     summary["codes"] = codes_path;
     summary["collisions"] = coll;
     summary["device"] = ctx.device.str();

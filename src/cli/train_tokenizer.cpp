@@ -40,41 +40,34 @@ void register_train_tokenizer(CLI::App& app, CommonOptions& common) {
   sub->callback([&common, a] {
     RunContext ctx = make_context(common, {}, /*write_config=*/false);
     Config& cfg = ctx.config;
-    // Precedence: defaults < config file < preset < --set < flags.
-    std::vector<std::string> flags;
-    if (!a->method.empty()) flags.push_back("tokenizer.method=" + a->method);
-    if (!a->preset.empty()) flags.push_back("tokenizer.preset=" + a->preset);
-    if (!a->embeddings.empty()) flags.push_back("tokenizer.embeddings=" + a->embeddings);
-    if (!a->cf.empty()) flags.push_back("tokenizer.cf=" + a->cf);
-    for (const auto& f : flags) cfg.set(f);
-    const std::string preset = cfg.tokenizer.preset;
-    if (!preset.empty()) {
-      auto changed = quant::apply_preset(cfg.tokenizer, preset);
-      for (const auto& s : common.sets) cfg.set(s);  // explicit --set beats the preset
-      for (const auto& f : flags) cfg.set(f);
-      std::string names;
-      for (const auto& c : changed) names += (names.empty() ? "" : ",") + c;
-      spdlog::info("preset {} (set: {}): epochs={} lr={} warmup_epochs={} schedule={} eval_every={}",
-                   preset, names.empty() ? "nothing" : names, cfg.tokenizer.epochs, cfg.tokenizer.lr,
-                   cfg.tokenizer.warmup_epochs, cfg.tokenizer.schedule, cfg.tokenizer.eval_every);
-    }
+    // Precedence: defaults < config file < preset < --set < flags. The flags are applied
+    // here; the preset (in the library) keeps every tokenizer key given by --set or a flag.
+    std::vector<std::string> keep;
+    auto flag = [&](const std::string& key, const std::string& value) {
+      if (value.empty()) return;
+      cfg.set("tokenizer." + key + "=" + value);
+      keep.push_back(key);
+    };
+    flag("method", a->method);
+    flag("preset", a->preset);
+    flag("embeddings", a->embeddings);
+    flag("cf", a->cf);
+    for (const auto& s : common.sets)
+      if (s.rfind("tokenizer.", 0) == 0) keep.push_back(s.substr(10, s.find('=') - 10));
+    quant::apply_preset(cfg.tokenizer, keep);
     cfg.validate();
     if (!ctx.out.empty()) {
       ensure_dir(ctx.out);
       write_json_atomic(join(ctx.out, "config.json"), cfg.to_json());
     }
     quant::TokenizerRunEnv env;
-    env.device = ctx.device;
-    env.seed = static_cast<uint64_t>(cfg.seed);
-    env.out = ctx.out;
-    env.resume = ctx.resume;
-    env.config = cfg.to_json();
+    static_cast<RunEnv&>(env) = run_env(ctx);
     if (!cfg.data.path.empty()) {
       Dataset ds = load_dataset(cfg.data);
       env.item_ids = ds.item_ids;
       env.title = ds.name;
     }
-    auto inputs = quant::load_inputs(cfg.tokenizer, ctx.out);
+    auto inputs = quant::load_inputs(quant::effective_options(cfg.tokenizer), ctx.out);
     if (!env.item_ids.empty())
       LETTER_CHECK(static_cast<int64_t>(env.item_ids.size()) == inputs.embeddings.size(0), "dataset ",
                    env.title, " has ", env.item_ids.size(), " items but ", inputs.embeddings_path, " has ",

@@ -116,3 +116,49 @@ CheckpointHeader load_checkpoint(const std::string& path, torch::nn::Module& mod
 }
 
 }  // namespace letter
+
+namespace letter {
+
+void check_resume_config(const nlohmann::json& saved, const nlohmann::json& now,
+                         const std::vector<std::string>& may_change, const std::string& path) {
+  std::vector<std::string> diff;
+  auto allowed = [&](const std::string& key) {
+    return std::find(may_change.begin(), may_change.end(), key) != may_change.end();
+  };
+  for (auto it = now.begin(); it != now.end(); ++it) {
+    if (!saved.contains(it.key())) continue;
+    const auto& old = saved[it.key()];
+    if (it.value().is_object() && old.is_object()) {
+      for (auto f = it.value().begin(); f != it.value().end(); ++f) {
+        const std::string key = it.key() + "." + f.key();
+        if (old.contains(f.key()) && old[f.key()] != f.value() && !allowed(key)) diff.push_back(key);
+      }
+    } else if (old != it.value() && !allowed(it.key())) {
+      diff.push_back(it.key());
+    }
+  }
+  if (diff.empty()) return;
+  std::string keys;
+  for (const auto& k : diff) keys += (keys.empty() ? "" : ", ") + k;
+  std::string free;
+  for (const auto& k : may_change) free += (free.empty() ? "" : ", ") + k;
+  throw UsageError(detail::concat("--resume: ", keys, " differ from the interrupted run's config (", path, ")",
+                                  free.empty() ? "" : "; only " + free + " may change",
+                                  "; resume with the run's config.json or start a new run in another --out"));
+}
+
+std::vector<torch::Tensor> snapshot_parameters(const torch::nn::Module& m) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : m.parameters()) out.push_back(p.detach().clone());
+  return out;
+}
+
+void restore_parameters(torch::nn::Module& m, const std::vector<torch::Tensor>& snapshot) {
+  torch::NoGradGuard g;
+  auto params = m.parameters();
+  LETTER_CHECK(params.size() == snapshot.size(), "internal: snapshot of ", snapshot.size(), " tensors for ",
+               params.size(), " parameters");
+  for (size_t i = 0; i < params.size(); ++i) params[i].copy_(snapshot[i]);
+}
+
+}  // namespace letter

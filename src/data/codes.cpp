@@ -6,12 +6,35 @@
 
 #include "letter/common/error.h"
 #include "letter/common/fs.h"
+#include "letter/io/npy.h"
 
 namespace letter {
 
-int64_t ItemCodes::distinct() const {
-  if (!codes.defined() || codes.size(0) == 0) return 0;
-  return std::get<0>(torch::unique_dim(codes.cpu(), 0)).size(0);
+int64_t ItemCodes::distinct() const { return codes.defined() ? collision_stats(codes).distinct : 0; }
+
+nlohmann::json CollisionStats::to_json() const {
+  return {{"items", items},
+          {"distinct_tuples", distinct},
+          {"colliding_groups", groups},
+          {"items_in_collisions", items_in_groups},
+          {"max_group", max_group},
+          {"collision_rate", rate()}};
+}
+
+CollisionStats collision_stats(const torch::Tensor& codes) {
+  LETTER_CHECK(codes.defined() && codes.dim() == 2 && !codes.is_floating_point(),
+               "codes must be an (N, L) integer table, got ", codes.defined() ? codes.sizes() : torch::IntArrayRef{});
+  CollisionStats s;
+  s.items = codes.size(0);
+  if (s.items == 0) return s;
+  const auto counts = std::get<2>(torch::unique_dim(codes.to(torch::kCPU, torch::kInt64), 0, /*sorted=*/true,
+                                                    /*return_inverse=*/false, /*return_counts=*/true));
+  s.distinct = counts.size(0);
+  const auto shared = counts.ge(2);
+  s.groups = shared.sum().item<int64_t>();
+  s.items_in_groups = counts.masked_select(shared).sum().item<int64_t>();
+  s.max_group = counts.max().item<int64_t>();
+  return s;
 }
 
 std::string code_token(int64_t level, int64_t code) {
@@ -92,6 +115,31 @@ void write_index_json(const std::string& path, const torch::Tensor& codes, const
   }
   text += "}";
   write_text_atomic(path, text);
+}
+
+ItemCodes load_item_codes(const std::string& path, const Dataset& ds) {
+  LETTER_USAGE_CHECK(!path.empty(), "no item codes given: set recommender.codes to an index.json or codes.npy");
+  auto ends_with = [&](const std::string& suffix) {
+    return path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  ItemCodes out;
+  if (ends_with(".npy")) {
+    torch::Tensor t = io::read_npy(path);
+    LETTER_CHECK(t.dim() == 2, path, ": codes must be a 2-d (items, levels) array, got shape ", t.sizes());
+    LETTER_CHECK(!t.is_floating_point() && t.scalar_type() != torch::kBool, path,
+                 ": codes must be an integer array, got ", t.scalar_type());
+    LETTER_CHECK(t.size(0) == ds.num_items(), path, ": codes have ", t.size(0), " rows, dataset ",
+                 ds.name, " has ", ds.num_items(), " items");
+    LETTER_CHECK(t.size(1) >= 1, path, ": codes have no levels");
+    out.codes = t.to(torch::kInt64).contiguous();
+    LETTER_CHECK(out.codes.min().item<int64_t>() >= 0, path, ": codes must be >= 0, found ",
+                 out.codes.min().item<int64_t>());
+    auto mx = std::get<0>(out.codes.max(0)).add(1).contiguous();
+    out.level_sizes.assign(mx.data_ptr<int64_t>(), mx.data_ptr<int64_t>() + mx.numel());
+  } else {
+    out = read_index_json(path, ds);
+  }
+  return out;
 }
 
 }  // namespace letter

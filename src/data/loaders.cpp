@@ -210,7 +210,7 @@ struct RowCollector {
         });
         if (!sorted) {
           if (first_unsorted.empty()) first_unsorted = users[u];
-          LETTER_CHECK(opt.unsorted != "error", path, ": rows of user '", users[u],
+          LETTER_CHECK(opt.unsorted != Unsorted::kError, path, ": rows of user '", users[u],
                        "' are not in timestamp order (set data.unsorted = \"sort\" to sort them)");
           std::stable_sort(r.begin(), r.end(), [](const auto& a, const auto& b) {
             return std::get<0>(a) < std::get<0>(b);
@@ -471,7 +471,7 @@ Dataset load_dataset(const DataOptions& opt, LoadReport* report) {
   LETTER_CHECK(fs::exists(opt.path, ec), "dataset not found: ", opt.path);
 
   Dataset ds;
-  std::string format = opt.format;
+  DataFormat format = opt.format;
   if (fs::is_directory(opt.path, ec)) {
     std::string dir = opt.path;
     std::string name = opt.name;
@@ -495,18 +495,18 @@ Dataset load_dataset(const DataOptions& opt, LoadReport* report) {
     ds.name = name;
     std::string letter_path = join(dir, name + ".inter.json");
     std::string recbole_path = join(dir, name + ".inter");
-    if (format == "auto") {
+    if (format == DataFormat::kAuto) {
       if (path_exists(letter_path))
-        format = "letter";
+        format = DataFormat::kLetter;
       else if (path_exists(recbole_path))
-        format = "recbole";
+        format = DataFormat::kRecBole;
       else
         LETTER_FAIL("no interaction file in ", dir, ": expected ", name, ".inter.json (LETTER) or ",
                     name, ".inter (RecBole); set data.name if the prefix differs from the folder name");
     }
-    if (format == "letter")
+    if (format == DataFormat::kLetter)
       load_letter(dir, name, letter_path, ds, rep);
-    else if (format == "recbole")
+    else if (format == DataFormat::kRecBole)
       load_recbole(dir, name, recbole_path, opt, ds, rep);
     else
       LETTER_FAIL("data.format = csv needs data.path to be a .csv/.tsv file, got folder ", dir);
@@ -516,21 +516,21 @@ Dataset load_dataset(const DataOptions& opt, LoadReport* report) {
     auto ends_with = [&](const std::string& suf) {
       return fname.size() >= suf.size() && fname.compare(fname.size() - suf.size(), suf.size(), suf) == 0;
     };
-    if (format == "auto") {
+    if (format == DataFormat::kAuto) {
       if (ends_with(".inter.json"))
-        format = "letter";
+        format = DataFormat::kLetter;
       else if (ends_with(".inter"))
-        format = "recbole";
+        format = DataFormat::kRecBole;
       else
-        format = "csv";
+        format = DataFormat::kCsv;
     }
     std::string dir = fs::path(p).parent_path().string();
-    if (format == "letter") {
+    if (format == DataFormat::kLetter) {
       LETTER_CHECK(ends_with(".inter.json"), "data.format = letter expects a folder or a "
                    "<name>.inter.json file, got ", p);
       ds.name = opt.name.empty() ? fname.substr(0, fname.size() - 11) : opt.name;
       load_letter(dir, ds.name, p, ds, rep);
-    } else if (format == "recbole") {
+    } else if (format == DataFormat::kRecBole) {
       ds.name = opt.name.empty() ? fs::path(p).stem().string() : opt.name;
       load_recbole(dir, ds.name, p, opt, ds, rep);
     } else {

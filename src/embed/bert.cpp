@@ -293,11 +293,9 @@ WordPieceTokenizer open_folder(const std::string& dir, BertConfig& cfg) {
   return WordPieceTokenizer::from_folder(dir);
 }
 
-torch::Dtype resolve_dtype(const std::string& dtype, const torch::Device& device) {
-  if (dtype == "float32") return torch::kFloat;
-  if (dtype == "bfloat16") return torch::kBFloat16;
-  LETTER_USAGE_CHECK(dtype == "auto", "embed.dtype must be auto, float32 or bfloat16, got '",
-                     dtype, "'");
+torch::Dtype resolve_dtype(EmbedDtype dtype, const torch::Device& device) {
+  if (dtype == EmbedDtype::kFloat32) return torch::kFloat;
+  if (dtype == EmbedDtype::kBfloat16) return torch::kBFloat16;
   return device.is_cuda() ? torch::kBFloat16 : torch::kFloat;
 }
 
@@ -317,8 +315,6 @@ SentenceEncoder::SentenceEncoder(const std::string& dir, SentenceEncoderOptions 
         BertConfig c;
         return open_folder(dir, c);
       }()) {
-  LETTER_USAGE_CHECK(options_.pooling == "mean" || options_.pooling == "cls",
-                     "embed.pooling must be mean or cls, got '", options_.pooling, "'");
   LETTER_USAGE_CHECK(options_.batch_size >= 1, "embed.batch_size must be >= 1");
   const std::string cfg_path = join(dir, "config.json");
   BertConfig cfg = BertConfig::from_json(read_json_file(cfg_path, "model config"), cfg_path);
@@ -350,9 +346,9 @@ SentenceEncoder::SentenceEncoder(const std::string& dir, SentenceEncoderOptions 
     std::string trained = p.value("pooling_mode_cls_token", false)      ? "cls"
                           : p.value("pooling_mode_mean_tokens", false) ? "mean"
                                                                         : "other";
-    if (trained != options_.pooling)
+    if (trained != enum_name(options_.pooling))
       spdlog::warn("{} was trained with {} pooling but embed.pooling = {}", dir, trained,
-                   options_.pooling);
+                   enum_name(options_.pooling));
   }
   spdlog::info("loaded {}: {} layers, hidden {}, {} heads, vocab {}, {} on {} in {:.2f}s", dir,
                cfg.num_hidden_layers, cfg.hidden_size, cfg.num_attention_heads, cfg.vocab_size,
@@ -424,7 +420,7 @@ torch::Tensor SentenceEncoder::encode_ids(const std::vector<std::vector<int64_t>
     // (B, T, H)
     auto hidden = model_->forward(dev_ids, padded_batch ? dev_mask : torch::Tensor());
     torch::Tensor pooled;  // (B, H) float32
-    if (options_.pooling == "cls") {
+    if (options_.pooling == Pooling::kCls) {
       pooled = hidden.select(1, 0).to(torch::kFloat);
     } else {
       auto m = dev_mask.unsqueeze(-1).to(torch::kFloat);  // (B, T, 1)

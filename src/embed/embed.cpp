@@ -74,7 +74,7 @@ EmbedResult embed_items(const Dataset& ds, const EmbedOptions& opt, const torch:
                "; choose other fields with --set embed.fields=..., or bring embeddings made "
                "elsewhere with --from-npy FILE");
   if (missing > 0) {
-    LETTER_CHECK(opt.missing_text == "zero", "dataset '", ds.name, "': ", missing, " of ", N,
+    LETTER_CHECK(opt.missing_text == MissingText::kZero, "dataset '", ds.name, "': ", missing, " of ", N,
                  " items have no text in ", where, " (items ", list_items(ds, it.missing),
                  "); use --missing-text zero to give them zero vectors, or choose other fields");
     spdlog::warn("{} of {} items have no text in {} (items {}); their embeddings are zero "
@@ -88,18 +88,18 @@ EmbedResult embed_items(const Dataset& ds, const EmbedOptions& opt, const torch:
   nlohmann::json& info = res.info;
   info["letter_version"] = LETTER_VERSION;
   info["dataset"] = ds.name;
-  info["encoder"] = opt.encoder;
+  info["encoder"] = enum_name(opt.encoder);
   info["items"] = N;
   info["items_with_text"] = N - missing;
   info["items_missing_text"] = missing;
-  info["missing_text"] = opt.missing_text;
+  info["missing_text"] = enum_name(opt.missing_text);
   std::vector<int64_t> first_missing(it.missing.begin(),
                                      it.missing.begin() + std::min<int64_t>(missing, 100));
   info["missing_items_first_100"] = first_missing;
   info["fields"] = opt.fields;
   info["field_counts"] = it.field_counts;
   info["text_template"] = opt.text_template;
-  info["combine"] = opt.combine;
+  info["combine"] = enum_name(opt.combine);
   info["normalize"] = opt.normalize;
   info["device"] = device.str();
   info["threads"] = torch::get_num_threads();
@@ -107,7 +107,7 @@ EmbedResult embed_items(const Dataset& ds, const EmbedOptions& opt, const torch:
   torch::Tensor emb;
   TokenizeStats tstats;
   Timer encode_timer;
-  if (opt.encoder == "hf") {
+  if (opt.encoder == TextEncoder::kHf) {
     SentenceEncoderOptions so;
     so.pooling = opt.pooling;
     so.normalize = opt.normalize;
@@ -123,14 +123,14 @@ EmbedResult embed_items(const Dataset& ds, const EmbedOptions& opt, const torch:
     auto vecs = enc.encode(texts, &rep, [&](int64_t n) { progress.update(n); });
     progress.finish();
     emb = average_by_owner(vecs, owner, N);
-    if (opt.combine == "mean" && opt.normalize) emb = l2_normalize_rows(emb);
+    if (opt.combine == Combine::kMean && opt.normalize) emb = l2_normalize_rows(emb);
     tstats = rep.tokens;
     info["model"] = enc.folder();
     info["model_type"] = "bert";
     info["layers"] = enc.config().num_hidden_layers;
     info["hidden_size"] = enc.config().hidden_size;
     info["non_embedding_params"] = enc.config().non_embedding_params();
-    info["pooling"] = opt.pooling;
+    info["pooling"] = enum_name(opt.pooling);
     info["max_length"] = opt.max_length;
     info["batch_size"] = opt.batch_size;
     info["dtype"] = c10::toString(enc.dtype());
@@ -142,8 +142,6 @@ EmbedResult embed_items(const Dataset& ds, const EmbedOptions& opt, const torch:
     info["tokenize_seconds"] = rep.tokenize_seconds;
     info["forward_seconds"] = rep.forward_seconds;
   } else {
-    LETTER_USAGE_CHECK(opt.encoder == "tfidf", "embed.encoder must be hf or tfidf, got '",
-                       opt.encoder, "'");
     std::vector<std::string> docs;
     std::vector<int64_t> owner;
     for (int64_t i = 0; i < N; ++i) {
@@ -191,7 +189,7 @@ EmbedResult embed_items(const Dataset& ds, const EmbedOptions& opt, const torch:
   LETTER_CHECK(torch::isfinite(emb).all().item<bool>(), "embedding produced non-finite values");
   res.embeddings = emb.contiguous();
   spdlog::info("embed: {} items x {} dims with {} in {:.1f}s ({:.0f} items/s)", N, emb.size(1),
-               opt.encoder, enc_s, enc_s > 0 ? N / enc_s : 0.0);
+               enum_name(opt.encoder), enc_s, enc_s > 0 ? N / enc_s : 0.0);
   return res;
 }
 

@@ -302,9 +302,7 @@ std::string collapse_ws(const std::string& s) {
 
 ItemTexts build_item_texts(const std::vector<ItemText>& items, int64_t num_items,
                            const ItemTextOptions& opt) {
-  LETTER_USAGE_CHECK(opt.combine == "concat" || opt.combine == "mean",
-                     "embed.combine must be concat or mean, got '", opt.combine, "'");
-  LETTER_USAGE_CHECK(opt.text_template.empty() || opt.combine == "concat",
+  LETTER_USAGE_CHECK(opt.text_template.empty() || opt.combine == Combine::kConcat,
                      "embed.text_template needs embed.combine=concat (mean embeds each field "
                      "on its own)");
   std::optional<Template> tmpl;
@@ -340,7 +338,7 @@ ItemTexts build_item_texts(const std::vector<ItemText>& items, int64_t num_items
         t += tmpl->literals[k + 1];
       }
       parts.push_back(collapse_ws(t));
-    } else if (opt.combine == "concat") {
+    } else if (opt.combine == Combine::kConcat) {
       std::string t;
       for (const auto& f : opt.fields) {
         auto it = cleaned.find(f);

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "letter/common/error.h"
+#include "letter/data/codes.h"
 #include "letter/quant/assignment.h"
 
 namespace letter::quant {
@@ -100,13 +101,11 @@ torch::Tensor resolve_collisions(const torch::Tensor& codes_in, const torch::Ten
     if (u.empty()) u.assign(K, 0);
     u[t.back()] += static_cast<int64_t>(members.size());
   }
-  rep.distinct_before = static_cast<int64_t>(groups.size());
-  rep.collisions_before = n - rep.distinct_before;
-  for (const auto& [t, members] : groups) {
-    const int64_t m = static_cast<int64_t>(members.size());
-    if (m >= 2) ++rep.groups_before;
-    rep.max_group_before = std::max(rep.max_group_before, m);
-  }
+  const CollisionStats before = collision_stats(codes);
+  rep.distinct_before = before.distinct;
+  rep.collisions_before = n - before.distinct;
+  rep.groups_before = before.groups;
+  rep.max_group_before = before.max_group;
 
   for (const auto& [t, members] : groups) {
     if (members.size() < 2) continue;

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "letter/common/error.h"
+#include "letter/data/codes.h"
 
 namespace letter::quant {
 
@@ -79,14 +80,6 @@ nlohmann::json level_stats(const torch::Tensor& codes_in, int64_t level_size) {
     out.back()["largest_bucket"] = static_cast<int64_t>(out.back()["largest_bucket"].get<double>());
   }
   return out;
-}
-
-double collision_rate(const torch::Tensor& codes) {
-  check_codes(codes);
-  const int64_t n = codes.size(0);
-  if (n == 0) return 0.0;
-  const int64_t distinct = std::get<0>(torch::unique_dim(codes.cpu(), 0)).size(0);
-  return static_cast<double>(n - distinct) / n;
 }
 
 double cf_neighbor_overlap(const torch::Tensor& codes_in, const torch::Tensor& cf, int64_t levels) {
@@ -232,6 +225,37 @@ void print_report(std::ostream& os, const nlohmann::json& st) {
        << fmt(t.value("train_seconds", 0.0), 1) << " s (" << fmt(t.value("seconds_per_epoch", 0.0), 3)
        << " s/epoch), codebook init " << fmt(t.value("init_seconds", 0.0), 1) << " s\n";
   }
+}
+
+nlohmann::json codes_report(const torch::Tensor& codes, const torch::Tensor& cf, const std::string& source,
+                            int64_t table4_levels) {
+  nlohmann::json st;
+  st["source"] = source;
+  st["items"] = codes.size(0);
+  st["levels"] = codes.size(1);
+  st["code_levels"] = level_stats(codes, 0);
+  const CollisionStats cs = collision_stats(codes);
+  const int64_t n = cs.items, distinct = cs.distinct;
+  const double rate = cs.rate();
+  st["collision_rate"] = rate;
+  st["distinct_tuples"] = distinct;
+  // The schema of ResolveReport's "before" fields, so that imported and trained codes read
+  // alike; "resolved": false says these codes are reported as given.
+  st["collisions"] = {{"items", n},
+                      {"levels", codes.size(1)},
+                      {"distinct_before", distinct},
+                      {"collisions_before", n - distinct},
+                      {"collision_rate_before", rate},
+                      {"groups_before", cs.groups},
+                      {"max_group_before", cs.max_group},
+                      {"resolved", false}};
+  const int64_t t4 = table4_levels > 0 ? std::min<int64_t>(table4_levels, codes.size(1)) : codes.size(1);
+  st["table4_levels"] = t4;
+  if (cf.defined())
+    st["table4_overlap"] = cf_neighbor_overlap(codes, cf, t4);
+  else
+    st["table4_overlap"] = nullptr;
+  return st;
 }
 
 }  // namespace letter::quant

@@ -33,7 +33,7 @@ RqvaeOptions RqvaeOptions::from(const TokenizerOptions& t, int64_t in_dim) {
 nlohmann::json RqvaeOptions::to_json() const {
   return {{"in_dim", in_dim}, {"layers", layers},     {"e_dim", e_dim},
           {"levels", levels}, {"codebook_size", codebook_size}, {"dropout", dropout},
-          {"bn", bn},         {"dtype", dtype},              {"sk_epsilons", sk_epsilons},
+          {"bn", bn},         {"dtype", enum_name(dtype)},              {"sk_epsilons", sk_epsilons},
           {"sk_iters", sk_iters}, {"mu", mu}};
 }
 
@@ -47,8 +47,8 @@ RqvaeOptions RqvaeOptions::from_json(const nlohmann::json& j) {
     o.codebook_size = j.at("codebook_size").get<int64_t>();
     o.dropout = j.at("dropout").get<double>();
     o.bn = j.at("bn").get<bool>();
-    o.dtype = j.value("dtype", std::string("float32"));  // absent before session 5
-    mlp_dtype(o.dtype);
+    o.dtype = parse_enum<MlpDtype>(j.value("dtype", std::string("float32")),  // absent before session 5
+                                   "tokenizer checkpoint: arch.dtype");
     o.sk_epsilons = j.at("sk_epsilons").get<std::vector<double>>();
     o.sk_iters = j.at("sk_iters").get<int64_t>();
     o.mu = j.at("mu").get<double>();
@@ -100,11 +100,8 @@ torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
   return low ? h.to(torch::kFloat32) : h;
 }
 
-torch::ScalarType mlp_dtype(const std::string& name) {
-  if (name == "float32") return torch::kFloat32;
-  if (name == "bfloat16") return torch::kBFloat16;
-  LETTER_USAGE_CHECK(false, "unknown tokenizer dtype '", name, "' (float32 | bfloat16)");
-  return torch::kFloat32;
+torch::ScalarType mlp_dtype(MlpDtype dtype) {
+  return dtype == MlpDtype::kBfloat16 ? torch::kBFloat16 : torch::kFloat32;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -7,11 +7,6 @@
 
 namespace letter::rec {
 
-SoftmaxMode parse_softmax(const std::string& s) {
-  if (s == "all") return SoftmaxMode::kAll;
-  if (s == "level") return SoftmaxMode::kLevel;
-  throw UsageError("recommender.softmax = '" + s + "': expected all or level");
-}
 
 torch::Tensor level_log_probs(const torch::Tensor& logits, const CodeVocab& vocab, int64_t level,
                               SoftmaxMode mode) {

@@ -9,22 +9,6 @@
 
 namespace letter::rec {
 
-Arch parse_arch(const std::string& s) {
-  if (s == "t5") return Arch::kT5;
-  if (s == "causal_t5") return Arch::kCausalT5;
-  if (s == "decoder") return Arch::kDecoder;
-  throw UsageError("recommender.arch = '" + s + "': expected t5, causal_t5 or decoder");
-}
-
-std::string arch_name(Arch a) {
-  switch (a) {
-    case Arch::kT5: return "t5";
-    case Arch::kCausalT5: return "causal_t5";
-    case Arch::kDecoder: return "decoder";
-  }
-  return "?";
-}
-
 HistoryLayout history_layout(Arch a) {
   HistoryLayout h;
   h.eos = a == Arch::kT5;
@@ -158,7 +142,7 @@ std::vector<Window> training_windows(const Dataset& ds, int64_t max_history) {
 
 RecBatch make_window_batch(const Dataset& ds, const CodeVocab& vocab, const std::vector<Window>& windows,
                            const std::vector<int64_t>& index, Arch arch) {
-  LETTER_CHECK(all_positions(arch), "make_window_batch: arch ", arch_name(arch), " trains one sample per prefix");
+  LETTER_CHECK(all_positions(arch), "make_window_batch: arch ", enum_name(arch), " trains one sample per prefix");
   LETTER_CHECK(vocab.num_items() == ds.num_items(), "codes cover ", vocab.num_items(), " items, dataset ",
                ds.name, " has ", ds.num_items());
   const int64_t L = vocab.levels(), B = static_cast<int64_t>(index.size());

@@ -10,11 +10,10 @@
 #include "letter/common/checkpoint.h"
 #include "letter/common/error.h"
 #include "letter/common/fs.h"
+#include "letter/common/reflect.h"
 #include "letter/common/runtime.h"
 #include "letter/common/schedule.h"
 #include "letter/common/torch_compat.h"
-#include "letter/data/split.h"
-#include "letter/eval/metrics.h"
 #include "letter/rec/data.h"
 #include "letter/rec/loss.h"
 
@@ -59,66 +58,19 @@ nlohmann::json TrainResult::to_json() const {
   return {{"best_epoch", best_epoch},         {"best_valid_ndcg@10", best_ndcg10},
           {"best_valid", best_valid},         {"stopped_early", stopped_early},
           {"interrupted", interrupted},       {"train_samples", train_samples},
-          {"valid_users", valid_users},       {"epochs", h}};
+          {"epochs", h}};
 }
-
-namespace {
-
-std::vector<torch::Tensor> snapshot(torch::nn::Module& m) {
-  std::vector<torch::Tensor> out;
-  for (const auto& p : m.parameters()) out.push_back(p.detach().clone());
-  return out;
-}
-
-void restore(torch::nn::Module& m, const std::vector<torch::Tensor>& s) {
-  torch::NoGradGuard g;
-  auto params = m.parameters();
-  LETTER_CHECK(params.size() == s.size(), "internal: snapshot of ", s.size(), " tensors for ", params.size(),
-               " parameters");
-  for (size_t i = 0; i < params.size(); ++i) params[i].copy_(s[i]);
-}
-
-// The validation users scored for early stopping: all, or a seeded subset (kept in order).
-std::vector<Sample> validation_samples(const Split& split, int64_t n, uint64_t seed) {
-  if (n <= 0 || n >= static_cast<int64_t>(split.valid.size())) return split.valid;
-  std::vector<int64_t> idx(split.valid.size());
-  std::iota(idx.begin(), idx.end(), 0);
-  std::mt19937_64 rng(seed);
-  for (int64_t i = static_cast<int64_t>(idx.size()) - 1; i > 0; --i)
-    std::swap(idx[i], idx[static_cast<int64_t>(rng() % static_cast<uint64_t>(i + 1))]);
-  idx.resize(n);
-  std::sort(idx.begin(), idx.end());
-  std::vector<Sample> out;
-  for (int64_t i : idx) out.push_back(split.valid[i]);
-  return out;
-}
-
-// Keys of two JSON objects whose values differ (one level deep).
-std::string differing_keys(const nlohmann::json& a, const nlohmann::json& b) {
-  std::string out;
-  for (auto it = a.begin(); it != a.end(); ++it)
-    if (!b.contains(it.key()) || b[it.key()] != it.value()) out += (out.empty() ? "" : ", ") + it.key();
-  return out;
-}
-
-}  // namespace
 
 bool bf16_autocast(const RecommenderOptions& ro, const torch::Device& device) {
   return ro.bf16 && compat::fast_bf16(device);
 }
 
-TrainResult train_recommender(Recommender& rec, const Config& cfg, const Dataset& ds,
-                              const std::string& out_dir, bool resume, const TrainHooks& hooks) {
-  const auto& ro = cfg.recommender;
-  const uint64_t seed = static_cast<uint64_t>(cfg.seed);
-  const int64_t max_history = cfg.data.max_history;
+TrainResult train_recommender(Recommender& rec, const RecommenderOptions& ro, int64_t max_history, const Dataset& ds,
+                              const RunEnv& env, const RecValidator& validate, const TrainHooks& hooks) {
+  const uint64_t seed = env.seed;
+  const std::string& out_dir = env.out;
   LETTER_CHECK(ds.num_items() == rec.num_items(), "codes cover ", rec.num_items(), " items, dataset ", ds.name,
                " has ", ds.num_items());
-  Split split = leave_one_out(ds, max_history);
-  LETTER_CHECK(!split.train.empty(), "dataset ", ds.name,
-               " has no training samples (every user needs at least 4 items)");
-  const std::vector<Sample> valid = validation_samples(split, ro.valid_users, derive_seed(seed, "rec.valid"));
-  LETTER_CHECK(!valid.empty(), "dataset ", ds.name, " has no validation samples");
   const bool bf16 = bf16_autocast(ro, rec.device);
   const Arch arch = rec.arch();
   // Per-prefix samples (t5) or windows whose targets train in one pass (the others).
@@ -127,10 +79,11 @@ TrainResult train_recommender(Recommender& rec, const Config& cfg, const Dataset
     return train.batches(ro.batch_size, derive_seed(seed, "rec.shuffle." + std::to_string(epoch)));
   };
   const int64_t n_train = train.targets();
+  LETTER_CHECK(n_train > 0, "dataset ", ds.name, " has no training samples (every user needs at least 4 items)");
   const int64_t per_epoch = static_cast<int64_t>(epoch_batches(1).size());
   const int64_t total_steps = per_epoch * ro.epochs;
   const int64_t warmup = static_cast<int64_t>(std::ceil(ro.warmup_ratio * total_steps));
-  torch::Tensor allowed = softmax_mask(rec.vocab, rec.softmax, rec.device);  // (L + 1, V) or undefined
+  torch::Tensor allowed = softmax_mask(rec.vocab, ro.softmax, rec.device);  // (L + 1, V) or undefined
   if (allowed.defined() && arch == Arch::kDecoder) allowed = allowed.narrow(0, 0, rec.vocab.levels());
 
   std::vector<torch::optim::OptimizerParamGroup> groups;
@@ -145,27 +98,23 @@ TrainResult train_recommender(Recommender& rec, const Config& cfg, const Dataset
 
   TrainResult res;
   res.train_samples = n_train;
-  res.valid_users = static_cast<int64_t>(valid.size());
   int64_t start_epoch = 1, step = 0, bad = 0;
   bool finished = false;
   std::vector<torch::Tensor> best;
   const std::string last_path = out_dir.empty() ? "" : join(out_dir, "recommender.last.pt");
   const std::string best_path = out_dir.empty() ? "" : join(out_dir, "recommender.pt");
-  const nlohmann::json config_json = cfg.to_json();
+  const nlohmann::json& config_json = env.config;
 
-  if (resume) {
+  if (env.resume) {
     LETTER_USAGE_CHECK(!out_dir.empty(), "--resume needs --out RUN_DIR");
     LETTER_CHECK(path_exists(last_path), "--resume: ", last_path,
                  " not found (no completed epoch to continue from); run without --resume");
-    CheckpointHeader h = load_checkpoint(last_path, *rec.net, &opt, kStateFormat, kFormatVersion, true);
-    for (const char* section : {"recommender", "data"}) {
-      std::string diff = differing_keys(config_json.value(section, nlohmann::json::object()),
-                                        h.config.value(section, nlohmann::json::object()));
-      LETTER_USAGE_CHECK(diff.empty(), "--resume: ", section, ".{", diff,
-                         "} differ from the interrupted run's config (", last_path,
-                         "); resume with the same config or start a new run directory");
+    {
+      nlohmann::json now = {{"seed", seed}, {"recommender", options_to_json(ro)}};
+      if (env.config.contains("data")) now["data"] = env.config["data"];
+      check_resume_config(read_checkpoint_header(last_path).config, now, {}, last_path);
     }
-    LETTER_USAGE_CHECK(h.config.value("seed", cfg.seed) == cfg.seed, "--resume: seed differs from the interrupted run");
+    CheckpointHeader h = load_checkpoint(last_path, *rec.net, &opt, kStateFormat, kFormatVersion, true);
     const auto& s = h.state;
     start_epoch = s.at("epoch").get<int64_t>() + 1;
     step = s.at("step").get<int64_t>();
@@ -179,16 +128,16 @@ TrainResult train_recommender(Recommender& rec, const Config& cfg, const Dataset
     if (res.best_epoch > 0) {
       LETTER_CHECK(path_exists(best_path), "--resume: ", best_path, " (best model) is missing");
       Recommender b = Recommender::load(best_path, rec.device);
-      best = snapshot(*b.net);
+      best = snapshot_parameters(*b.net);
     }
     spdlog::info("resuming {} after epoch {} (step {}, best valid ndcg@10 {:.4f} at epoch {})", out_dir,
                  start_epoch - 1, step, res.best_ndcg10, res.best_epoch);
   }
-  spdlog::info("train-recommender: arch {}, {} train samples{} ({} batches of ~{}), {} validation users, {} epochs, "
+  spdlog::info("train-recommender: arch {}, {} train samples{} ({} batches of ~{}), {} epochs, "
                "{} warm-up steps, tau {}, softmax {}, {} parameters, device {}",
-               arch_name(arch), n_train,
+               enum_name(arch), n_train,
                all_positions(arch) ? fmt::format(" in {} windows", train.size()) : std::string(),
-               per_epoch, ro.batch_size, valid.size(), ro.epochs, warmup, ro.tau, ro.softmax,
+               per_epoch, ro.batch_size, ro.epochs, warmup, ro.tau, enum_name(ro.softmax),
                std::accumulate(params.begin(), params.end(), int64_t{0},
                                [](int64_t a, const torch::Tensor& p) { return a + p.numel(); }),
                rec.device.str());
@@ -205,7 +154,7 @@ TrainResult train_recommender(Recommender& rec, const Config& cfg, const Dataset
     for (size_t bi = 0; bi < batches.size(); ++bi) {
       RecBatch b = train.batch(batches[bi]).to(rec.device);
       const int64_t B = b.samples;
-      lr = ro.lr * lr_factor(step, total_steps, warmup, "cosine");
+      lr = ro.lr * lr_factor(step, total_steps, warmup, LrSchedule::kCosine);
       set_learning_rate(opt, lr);
       torch::Tensor logits, labels;
       {
@@ -243,24 +192,21 @@ TrainResult train_recommender(Recommender& rec, const Config& cfg, const Dataset
     progress.finish("loss=" + std::to_string(st.loss));
 
     if (epoch % ro.eval_every == 0 || epoch == ro.epochs) {
-      RankOptions rk;
-      rk.beam = ro.beam;
-      rk.top_k = 20;
-      rk.batch_size = cfg.eval.batch_size;
-      rk.renormalize = ro.beam_scores != "hf";
-      Ranking r = rank_samples(rec, ds, valid, max_history, rk);
-      nlohmann::json m = ranking_metrics(r.item_ranks, {1, 5, 10, 20});
+      rec.net->eval();
+      const Validation v = validate(rec);
+      rec.net->train();
+      const nlohmann::json& m = v.metrics;
       st.evaluated = true;
-      st.valid_recall10 = m["recall@10"].get<double>();
-      st.valid_ndcg10 = m["ndcg@10"].get<double>();
-      st.eval_seconds = r.seconds;
+      st.valid_recall10 = v.recall10;
+      st.valid_ndcg10 = v.ndcg10;
+      st.eval_seconds = v.seconds;
       if (st.valid_ndcg10 > res.best_ndcg10) {
         st.improved = true;
         res.best_ndcg10 = st.valid_ndcg10;
         res.best_epoch = epoch;
         res.best_valid = m;
         bad = 0;
-        best = snapshot(*rec.net);
+        best = snapshot_parameters(*rec.net);
         if (!best_path.empty())
           rec.save(best_path, config_json, {{"epoch", epoch}, {"valid", m}, {"dataset", ds.name}});
       } else {
@@ -299,8 +245,8 @@ TrainResult train_recommender(Recommender& rec, const Config& cfg, const Dataset
                  {"levels", rec.vocab.levels()}};
       // Same model description as recommender.pt, so Recommender::load reads either file.
       h.state["model"] = model_json(rec.arch(), rec.net->options());
-      h.state["softmax"] = ro.softmax;
-      h.state["beam_scores"] = ro.beam_scores;
+      h.state["softmax"] = enum_name(ro.softmax);
+      h.state["beam_scores"] = enum_name(ro.beam_scores);
       save_checkpoint(last_path, *rec.net, &opt, h);
     }
     if (hooks.after_epoch && !hooks.after_epoch(st)) {
@@ -308,7 +254,7 @@ TrainResult train_recommender(Recommender& rec, const Config& cfg, const Dataset
       return res;
     }
   }
-  if (res.best_epoch > 0 && !best.empty()) restore(*rec.net, best);
+  if (res.best_epoch > 0 && !best.empty()) restore_parameters(*rec.net, best);
   return res;
 }
 

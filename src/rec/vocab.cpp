@@ -1,11 +1,6 @@
 #include "letter/rec/vocab.h"
 
-#include <map>
-
-#include <nlohmann/json.hpp>
-
 #include "letter/common/error.h"
-#include "letter/io/npy.h"
 
 namespace letter::rec {
 
@@ -61,52 +56,6 @@ std::string CodeVocab::token_string(int64_t token) const {
     if (token >= level_begin_[l] && token < level_begin_[l + 1])
       return code_token(l, code_of(l, token));
   LETTER_FAIL("token ", token, " is outside the vocabulary of ", size(), " tokens");
-}
-
-ItemCodes load_item_codes(const std::string& path, const Dataset& ds) {
-  LETTER_USAGE_CHECK(!path.empty(), "no item codes given: set recommender.codes to an index.json or codes.npy");
-  auto ends_with = [&](const std::string& suffix) {
-    return path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
-  };
-  ItemCodes out;
-  if (ends_with(".npy")) {
-    torch::Tensor t = io::read_npy(path);
-    LETTER_CHECK(t.dim() == 2, path, ": codes must be a 2-d (items, levels) array, got shape ", t.sizes());
-    LETTER_CHECK(!t.is_floating_point() && t.scalar_type() != torch::kBool, path,
-                 ": codes must be an integer array, got ", t.scalar_type());
-    LETTER_CHECK(t.size(0) == ds.num_items(), path, ": codes have ", t.size(0), " rows, dataset ",
-                 ds.name, " has ", ds.num_items(), " items");
-    LETTER_CHECK(t.size(1) >= 1, path, ": codes have no levels");
-    out.codes = t.to(torch::kInt64).contiguous();
-    LETTER_CHECK(out.codes.min().item<int64_t>() >= 0, path, ": codes must be >= 0, found ",
-                 out.codes.min().item<int64_t>());
-    auto mx = std::get<0>(out.codes.max(0)).add(1).contiguous();
-    out.level_sizes.assign(mx.data_ptr<int64_t>(), mx.data_ptr<int64_t>() + mx.numel());
-  } else {
-    out = read_index_json(path, ds);
-  }
-  return out;
-}
-
-nlohmann::json collision_report(const torch::Tensor& codes) {
-  auto c = codes.to(torch::kCPU, torch::kInt64).contiguous();
-  const int64_t n = c.size(0), L = c.size(1);
-  std::map<std::vector<int64_t>, int64_t> count;
-  const int64_t* p = c.data_ptr<int64_t>();
-  for (int64_t i = 0; i < n; ++i) ++count[std::vector<int64_t>(p + i * L, p + (i + 1) * L)];
-  int64_t groups = 0, in_groups = 0, max_group = 0;
-  for (const auto& kv : count) {
-    max_group = std::max(max_group, kv.second);
-    if (kv.second > 1) {
-      ++groups;
-      in_groups += kv.second;
-    }
-  }
-  return {{"items", n},
-          {"distinct_tuples", static_cast<int64_t>(count.size())},
-          {"colliding_groups", groups},
-          {"items_in_collisions", in_groups},
-          {"max_group", max_group}};
 }
 
 }  // namespace letter::rec

@@ -26,7 +26,7 @@
 
 #include <torch/torch.h>
 
-#include "letter/common/config.h"
+#include "letter/cf/options.h"
 
 namespace letter {
 

@@ -1,26 +1,28 @@
 // Training SASRec for collaborative item embeddings (algorithms.md a.3) without leaking the
 // evaluation targets: the model sees, for each user with items s[0..n-1], only the training
-// part s[0..n-3] (the split's train samples), with a next-item target at every position;
-// validation predicts s[n-2] from s[0..n-3] and test s[n-1] from s[0..n-2], histories cut to
-// cf.max_len. Early stopping on validation NDCG@10 (every cf.eval_every epochs, cf.patience
-// evaluations), the best weights are restored at the end, and a run interrupted at any
-// point resumes from its last epoch checkpoint to the same result as an uninterrupted run
-// (every epoch reseeds the random generators from the master seed and the epoch number).
+// part s[0..n-3] (the split's train samples), with a next-item target at every position.
+// Early stopping on the validation NDCG@10 that the caller's validator returns (every
+// cf.eval_every epochs, cf.patience evaluations; the CLI validates with eval's full ranking
+// of s[n-2] from s[0..n-3]), the best weights are restored at the end, and a run
+// interrupted at any point resumes from its last epoch checkpoint to the same result as an
+// uninterrupted run (every epoch reseeds the random generators from the master seed and
+// the epoch number).
 //
 // Run-directory files: sasrec.pt (best model), sasrec.last.pt (model + optimizer + training
-// state after the last finished epoch, for --resume); write_cf_outputs adds items.cf.npy
-// (N x d float32, row i = item i, no padding row) and metrics.json.
+// state after the last finished epoch, for --resume).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "letter/cf/options.h"
 #include "letter/cf/sasrec.h"
-#include "letter/common/config.h"
+#include "letter/common/runtime.h"
 #include "letter/data/dataset.h"
 #include "letter/data/split.h"
 
@@ -59,7 +61,7 @@ torch::Tensor sample_negatives(const torch::Tensor& targets, int64_t num_items);
 /// int64, item vectors (N, d). ce = mean softmax cross-entropy over all N items (linear_cross_entropy, exact); bce = mean
 /// of -log sigmoid(h.E[t]) - log(1 - sigmoid(h.E[neg])) with one negative per position from
 /// sample_negatives (never the target).
-torch::Tensor cf_loss(const std::string& loss, const torch::Tensor& h, const torch::Tensor& targets,
+torch::Tensor cf_loss(CfLoss loss, const torch::Tensor& h, const torch::Tensor& targets,
                       const torch::Tensor& item_vectors);
 
 /// One epoch's record (also logged as one key=value line).
@@ -71,13 +73,6 @@ struct CfEpochStats {
   double positions_per_s = 0.0; ///< training target positions per second
 };
 
-/// Where and how a training run happens.
-struct CfRun {
-  torch::Device device{torch::kCPU};
-  std::string out;      ///< run directory for checkpoints ("" = no checkpoints, no resume)
-  bool resume = false;  ///< continue from out/sasrec.last.pt
-};
-
 /// What train_sasrec returns.
 struct CfResult {
   SasRec model{nullptr};               ///< the best model (eval mode, on the run device)
@@ -87,22 +82,17 @@ struct CfResult {
   int64_t epochs_run = 0;              ///< last finished epoch
   bool early_stopped = false;
   double train_seconds = 0.0;          ///< sum of epoch wall times (all sessions)
-  nlohmann::json valid, test;          ///< metrics of the best model (ranking_metrics + CIs)
+  /// The per-epoch history as JSON (metrics.json, checkpoints).
+  nlohmann::json history_json() const;
 };
 
-/// Trains SASRec on ds with config.cf (evaluation settings from config.eval: ks, batch_size,
-/// bootstrap, exclude_history), then evaluates the best model on valid and test.
-/// Throws on empty data, bad options, or --resume without a checkpoint.
-CfResult train_sasrec(const Dataset& ds, const Config& config, const CfRun& run);
+/// Validation NDCG@10 of the model (in eval mode) on the validation split.
+using CfValidator = std::function<double(SasRec& model)>;
 
-/// Full-ranking metrics of `model` on a split part ("valid" | "test") with histories cut to
-/// the model's max_len.
-nlohmann::json evaluate_sasrec(SasRec& model, const Dataset& ds, const std::vector<Sample>& samples,
-                               const Config& config, torch::Device device, int64_t bootstrap);
-
-/// Writes items.cf.npy (the best model's item vectors, N x d float32) and metrics.json
-/// (valid, test, training summary, config) into `out`, atomically.
-void write_cf_outputs(const CfResult& result, const Dataset& ds, const Config& config,
-                      const std::string& out);
+/// Trains SASRec with `o` on ds (env: device, seed, run directory, resume; env.config is
+/// stored in the checkpoints), early-stopping on `validate`. Throws on empty data, or
+/// --resume without a checkpoint or with a changed config (only cf.epochs and cf.patience
+/// may change).
+CfResult train_sasrec(const Dataset& ds, const CfOptions& o, const RunEnv& env, const CfValidator& validate);
 
 }  // namespace letter

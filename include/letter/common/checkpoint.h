@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -34,5 +35,18 @@ CheckpointHeader load_checkpoint(const std::string& path, torch::nn::Module& mod
 
 /// Reads only the header (no model needed).
 CheckpointHeader read_checkpoint_header(const std::string& path);
+
+/// Refuses to --resume the run whose checkpoint `path` stores the config `saved` with the
+/// config `now`: every key of `now` (top-level values and one level into sections, e.g.
+/// "seed", "recommender.lr") must equal the saved one, except the paths in `may_change`
+/// ("cf.epochs"). Keys the saved config lacks (written by an older letter) are skipped.
+/// Throws UsageError naming the differing keys and the way out.
+void check_resume_config(const nlohmann::json& saved, const nlohmann::json& now,
+                         const std::vector<std::string>& may_change, const std::string& path);
+
+/// Copies of the parameters of `m` (the best model of a training run, kept in memory).
+std::vector<torch::Tensor> snapshot_parameters(const torch::nn::Module& m);
+/// Writes a snapshot_parameters() copy back into `m`.
+void restore_parameters(torch::nn::Module& m, const std::vector<torch::Tensor>& snapshot);
 
 }  // namespace letter

@@ -7,9 +7,21 @@
 #include <functional>
 #include <string>
 
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 namespace letter {
+
+/// Where and how a library stage runs: what the CLI hands every training entry point
+/// besides the stage's own options (style: module options + a small run context, never the
+/// whole config).
+struct RunEnv {
+  torch::Device device{torch::kCPU};
+  uint64_t seed = 42;     ///< the run's master seed (sub-seeds: derive_seed)
+  std::string out;        ///< run directory for checkpoints and artifacts ("" = none)
+  bool resume = false;    ///< continue from the last checkpoint in `out`
+  nlohmann::json config;  ///< the resolved config, stored in checkpoints (may be empty)
+};
 
 /// Resolves "auto" | "cpu" | "cuda" | "cuda:N". auto = cuda:0 when available, else cpu.
 /// Asking for CUDA on a machine or build without it throws with the reason.

@@ -12,7 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "letter/common/config.h"
+#include "letter/data/options.h"
 
 namespace letter {
 

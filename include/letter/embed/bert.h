@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "letter/embed/options.h"
 #include "letter/embed/wordpiece.h"
 #include "letter/io/safetensors.h"
 
@@ -99,11 +100,11 @@ TORCH_MODULE(BertModel);
 
 /// How texts become vectors.
 struct SentenceEncoderOptions {
-  std::string pooling = "mean";  ///< mean over non-pad tokens | cls
+  Pooling pooling = Pooling::kMean;  ///< mean over non-pad tokens | cls
   bool normalize = true;         ///< L2-normalise each vector
   int64_t max_length = 256;      ///< tokens per text, [CLS]/[SEP] included; longer texts truncated
   int64_t batch_size = 64;       ///< texts per forward pass (texts sorted by length first)
-  std::string dtype = "auto";    ///< auto (bf16 on CUDA, fp32 on CPU) | float32 | bfloat16
+  EmbedDtype dtype = EmbedDtype::kAuto;  ///< auto = bf16 on CUDA, fp32 on CPU
 };
 
 /// What one encode() call did.

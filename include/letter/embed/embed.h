@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include "letter/common/config.h"
 #include "letter/data/dataset.h"
+#include "letter/embed/options.h"
 
 namespace letter::embed {
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "letter/data/dataset.h"
+#include "letter/embed/options.h"
 
 namespace letter::embed {
 
@@ -34,7 +35,7 @@ struct ItemTextOptions {
   /// cleaned fields joined with single spaces. White space runs collapse to one space.
   std::string text_template;
   /// concat = one text per item; mean = one text per field (embeddings averaged, a.2).
-  std::string combine = "concat";
+  Combine combine = Combine::kConcat;
 };
 
 /// The texts of every item.

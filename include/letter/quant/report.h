@@ -21,9 +21,6 @@ namespace letter::quant {
 ///  "largest_bucket", "usage" (= used / size)}. `level_size` applies to every level.
 nlohmann::json level_stats(const torch::Tensor& codes, int64_t level_size);
 
-/// (N - distinct rows) / N.
-double collision_rate(const torch::Tensor& codes);
-
 /// LETTER Table 4: for each item its nearest other item by cosine similarity of the CF
 /// vectors; the mean over items of the fraction of code positions (first `levels` columns)
 /// on which the two agree. Blocked N x N similarity (no N^2 memory).
@@ -33,6 +30,11 @@ double cf_neighbor_overlap(const torch::Tensor& codes, const torch::Tensor& cf, 
 /// with axes, ticks, axis labels and a title.
 std::string code_frequency_svg(const torch::Tensor& level_codes, int64_t level_size,
                                const std::string& title);
+
+/// Report of a code table alone (data import-codes): level stats, collisions, optional
+/// Table 4 with `cf` (undefined = skipped) over the first `table4_levels` columns (0 = all).
+nlohmann::json codes_report(const torch::Tensor& codes, const torch::Tensor& cf, const std::string& source,
+                            int64_t table4_levels = 0);
 
 /// Prints the report table of a stats JSON (as written to stats.json by train-tokenizer
 /// and data import-codes).

@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include "letter/common/config.h"
+#include "letter/quant/options.h"
 
 namespace letter::quant {
 
@@ -31,7 +31,7 @@ struct RqvaeOptions {
   int64_t codebook_size = 256;        ///< K
   double dropout = 0.0;               ///< MLP dropout
   bool bn = false;                    ///< BatchNorm1d after hidden Linears
-  std::string dtype = "float32";      ///< MLP matmuls: float32 | bfloat16 (TokenizerOptions)
+  MlpDtype dtype = MlpDtype::kFloat32;  ///< MLP matmuls (tokenizer.dtype)
   std::vector<double> sk_epsilons;    ///< per level; 0 = argmin
   int64_t sk_iters = 50;              ///< Sinkhorn iterations
   double mu = 0.25;                   ///< commitment weight
@@ -115,9 +115,8 @@ class RqvaeImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Rqvae);
 
-/// The MLP compute type named by `tokenizer.dtype` ("float32" | "bfloat16"; anything else
-/// throws UsageError).
-torch::ScalarType mlp_dtype(const std::string& name);
+/// The ScalarType of the MLP products.
+torch::ScalarType mlp_dtype(MlpDtype dtype);
 
 /// Squared L2 distances (B, K) between rows of r (B, D) and codebook (K, D), computed as
 /// |r|^2 + |e|^2 - 2 r.e like the official code (b.3).

@@ -21,16 +21,12 @@
 
 #include <torch/torch.h>
 
-#include "letter/rec/prefix_table.h"
 #include "letter/rec/generative.h"
+#include "letter/rec/options.h"
+#include "letter/rec/prefix_table.h"
 #include "letter/rec/vocab.h"
 
 namespace letter::rec {
-
-/// Which tokens the output softmax normalises over.
-enum class SoftmaxMode { kAll, kLevel };
-/// "all" | "level" -> SoftmaxMode (throws on anything else).
-SoftmaxMode parse_softmax(const std::string& s);
 
 /// Beam-search settings.
 struct BeamSearchOptions {

@@ -30,6 +30,7 @@
 
 #include "letter/data/dataset.h"
 #include "letter/data/split.h"
+#include "letter/rec/options.h"
 #include "letter/rec/vocab.h"
 
 namespace letter::rec {
@@ -37,15 +38,6 @@ namespace letter::rec {
 /// Batches per length-sorting pool.
 constexpr int64_t kPoolBatches = 50;
 
-/// Model architectures (recommender.arch).
-enum class Arch {
-  kT5,        ///< "t5": bidirectional encoder-decoder, one sample per prefix (the paper)
-  kCausalT5,  ///< "causal_t5": item-causal encoder, all positions per pass
-  kDecoder,   ///< "decoder": decoder-only over code tokens, all positions per pass
-};
-/// "t5" | "causal_t5" | "decoder" -> Arch (throws UsageError on anything else).
-Arch parse_arch(const std::string& s);
-std::string arch_name(Arch a);
 /// Whether the architecture trains all next-item targets of a window in one pass.
 inline bool all_positions(Arch a) { return a != Arch::kT5; }
 

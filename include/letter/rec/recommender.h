@@ -1,21 +1,12 @@
-// The generative recommender as one object: the T5, the item codes (stored with the model
-// so a checkpoint is self-contained), the code vocabulary and the prefix table; plus
-// full-ranking evaluation (algorithms.md d) and JSON Lines recommendation.
+// The generative recommender as one object: the network of one architecture (T5 or
+// decoder-only), the item codes (stored with the model so a checkpoint is self-contained),
+// the code vocabulary and the prefix table. Its evaluation lives in eval/generative.h, its
+// JSON Lines serving in rec/serve.h.
 //
-// Collisions. Codes may give several items the same tuple (the official index.json files
-// do: Beauty 24 items in 11 groups, Instruments 48 in 23). Beam search ranks tuples; a
-// tuple shared by m items expands to those m items in ascending item id, all with the
-// tuple's score. An item's rank is its position in that expanded list, so a target that
-// shares its tuple with a smaller item id ranks one place lower than the tuple: the
-// item-level protocol never counts a collision partner as a hit. LETTER's string-level
-// ranks (a hit when the target's tuple is generated, algorithms.md d) are reported beside
-// them as "tuple_level".
-//
-// Shapes: N items, L levels, U users.
+// Shapes: N items, L levels.
 #pragma once
 
 #include <cstdint>
-#include <iosfwd>
 #include <string>
 #include <vector>
 
@@ -23,10 +14,8 @@
 #include <torch/torch.h>
 
 #include "letter/common/checkpoint.h"
-#include "letter/common/config.h"
 #include "letter/data/codes.h"
 #include "letter/data/dataset.h"
-#include "letter/data/split.h"
 #include "letter/rec/beam_search.h"
 #include "letter/rec/data.h"
 #include "letter/rec/decoder_lm.h"
@@ -85,11 +74,11 @@ class Recommender {
   Arch arch() const { return net->arch; }
   /// How histories are framed for this architecture.
   HistoryLayout layout() const { return history_layout(net->arch); }
-  /// Beam search options from the config (beam, scores, softmax).
+  /// Beam search options of this model (its softmax and beam scores) with `beam` beams.
   BeamSearchOptions search_options(int64_t beam) const;
 
+  /// The training options (a loaded model: only arch, softmax and beam_scores are set).
   RecommenderOptions options;
-  SoftmaxMode softmax = SoftmaxMode::kAll;
   torch::Device device{torch::kCPU};
   RecNet net{nullptr};
   CodeVocab vocab;
@@ -98,54 +87,5 @@ class Recommender {
  private:
   Recommender() = default;
 };
-
-/// What rank_samples returns.
-struct Ranking {
-  torch::Tensor item_ranks;   ///< (U,) int64 0-based item rank of each target, -1 = not returned
-  torch::Tensor tuple_ranks;  ///< (U,) int64 rank of the target's tuple among the beams, -1
-  std::vector<std::vector<ScoredItem>> top;  ///< per sample, the top-k items (when kept)
-  double seconds = 0.0;
-};
-
-/// Settings of one ranking pass.
-struct RankOptions {
-  int64_t beam = 20;
-  int64_t top_k = 20;       ///< items kept per user (ranks beyond are -1)
-  int64_t batch_size = 256;
-  bool renormalize = true;
-  bool exclude_history = false;
-  bool keep_top = false;    ///< fill Ranking::top
-};
-
-/// Beam-search ranks of the targets of `samples` (histories cut to max_history).
-Ranking rank_samples(Recommender& rec, const Dataset& ds, const std::vector<Sample>& samples,
-                     int64_t max_history, const RankOptions& opt);
-
-/// Item popularity = interactions in the training part of every sequence (all items but
-/// the last two, which are the valid and test targets), (N,) int64.
-torch::Tensor train_popularity(const Dataset& ds);
-
-/// Catalog coverage of the top-k lists: distinct recommended items / N.
-double coverage_at(const std::vector<std::vector<ScoredItem>>& top, int64_t k, int64_t num_items);
-/// Share of the items in the top-k lists that lie in the most popular `fraction` of the
-/// catalog (by `popularity`, ties by smaller item id); the paper's generation-bias view.
-double popular_share_at(const std::vector<std::vector<ScoredItem>>& top, int64_t k,
-                        const torch::Tensor& popularity, double fraction = 0.1);
-
-/// Full evaluation on config.eval.split (valid | test): item-level Recall/NDCG at eval.ks
-/// with 95% bootstrap intervals, the tuple-level (LETTER) metrics, coverage@10, popular
-/// share@10, the popularity baseline, the collision report and timing. Returns metrics.json.
-nlohmann::json evaluate_recommender(Recommender& rec, const Dataset& ds, const Config& cfg);
-
-/// JSON Lines recommendation. Each input line is an object with either "user" (a raw user
-/// id of the dataset: its whole sequence is the history) or "items" (a list of raw item
-/// ids, oldest first), and optionally "k" (default `k`) and "id" (echoed). Each output line
-/// is {"id"?, "user"|"items", "recommendations": [{"item", "title"?, "score"}, ...]} or, for
-/// a bad line, {"line": n, "id"?, "error": "..."}; bad lines never stop the batch.
-struct RecommendStats {
-  int64_t lines = 0, ok = 0, errors = 0;
-};
-RecommendStats recommend_jsonl(Recommender& rec, const Dataset& ds, const Config& cfg, std::istream& in,
-                               std::ostream& out, int64_t k);
 
 }  // namespace letter::rec

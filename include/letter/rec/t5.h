@@ -28,7 +28,7 @@
 
 #include <torch/torch.h>
 
-#include "letter/common/config.h"
+#include "letter/rec/options.h"
 #include "letter/rec/generative.h"
 
 namespace letter::rec {

@@ -4,8 +4,9 @@
 // ceil(warmup_ratio x total steps) then cosine decay to zero over all `epochs`
 // (letter::lr_factor), global gradient-norm clip, the ranking-guided loss with tau.
 //
-// Departures from LETTER-TIGER (documented in README): model selection is on validation
-// NDCG@10 from beam search every `eval_every` epochs with `patience` (LETTER-TIGER selects on
+// Departures from LETTER-TIGER (docs/algorithms.md): model selection is on the validation
+// NDCG@10 that the caller's validator returns every `eval_every` epochs, with `patience`
+// (the CLI validates by beam search, eval/generative.h; LETTER-TIGER selects on
 // teacher-forced validation loss); samples are batched by length (see rec/data.h).
 //
 // Determinism and resume: the model is initialised from derive_seed(seed, "rec.init");
@@ -23,8 +24,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "letter/common/config.h"
+#include "letter/common/runtime.h"
 #include "letter/data/dataset.h"
+#include "letter/rec/options.h"
 #include "letter/rec/recommender.h"
 
 namespace letter::rec {
@@ -46,6 +48,17 @@ struct EpochStats {
   static EpochStats from_json(const nlohmann::json& j);
 };
 
+/// What a validation returns.
+struct Validation {
+  double recall10 = 0.0, ndcg10 = 0.0;
+  nlohmann::json metrics;  ///< ranking metrics ({"users", "recall@K", "ndcg@K", ...})
+  double seconds = 0.0;
+};
+
+/// Scores the model (train_recommender puts it in eval mode and back) on the validation
+/// users; the trainer keeps the epoch with the best ndcg10.
+using RecValidator = std::function<Validation(Recommender& model)>;
+
 /// Callbacks for tests and drivers.
 struct TrainHooks {
   /// Called after each epoch (after the checkpoints are written); returning false stops
@@ -62,7 +75,6 @@ struct TrainResult {
   bool stopped_early = false;
   bool interrupted = false;
   int64_t train_samples = 0;
-  int64_t valid_users = 0;
   nlohmann::json to_json() const;
 };
 
@@ -70,11 +82,12 @@ struct TrainResult {
 /// bfloat16 in hardware (CUDA; CPUs with AMX or AVX512-BF16), else float32.
 bool bf16_autocast(const RecommenderOptions& ro, const torch::Device& device);
 
-/// Trains `rec` on the leave-one-out training samples of `ds` (cfg.recommender,
-/// cfg.data.max_history, cfg.seed). With `out_dir` non-empty, checkpoints go there;
-/// `resume` continues from out_dir/recommender.last.pt. At the end `rec` holds the best
-/// model (unless interrupted).
-TrainResult train_recommender(Recommender& rec, const Config& cfg, const Dataset& ds,
-                              const std::string& out_dir, bool resume, const TrainHooks& hooks = {});
+/// Trains `rec` with `ro` on the leave-one-out training targets of `ds` (histories of at
+/// most `max_history` items), early-stopping on `validate`. env: device (rec's), seed, run
+/// directory for the checkpoints ("" = none), resume (from out/recommender.last.pt; the
+/// recommender options, data section and seed must equal the run's), env.config stored in
+/// the checkpoints. At the end `rec` holds the best model (unless interrupted).
+TrainResult train_recommender(Recommender& rec, const RecommenderOptions& ro, int64_t max_history, const Dataset& ds,
+                              const RunEnv& env, const RecValidator& validate, const TrainHooks& hooks = {});
 
 }  // namespace letter::rec

@@ -60,13 +60,4 @@ class CodeVocab {
   std::vector<int64_t> level_begin_;
 };
 
-/// Reads item codes for `ds`: LETTER index.json (keys = raw item ids) or codes.npy
-/// ((N, L) integer array, row i = item i). Throws letter::Error naming the file on a wrong
-/// item count, negative codes, non-integer arrays or malformed JSON.
-ItemCodes load_item_codes(const std::string& path, const Dataset& ds);
-
-/// Collision statistics of a code table: {"items", "distinct_tuples", "colliding_groups",
-/// "items_in_collisions", "max_group"}.
-nlohmann::json collision_report(const torch::Tensor& codes);
-
 }  // namespace letter::rec

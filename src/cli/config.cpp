@@ -1,0 +1,41 @@
+#include "config.h"
+
+#include "letter/common/error.h"
+#include "letter/common/fs.h"
+#include "letter/common/reflect.h"
+
+namespace letter {
+
+Config Config::from_json(const nlohmann::json& j, const std::string& source) {
+  Config c;
+  read_options(j, c, source);
+  return c;
+}
+
+Config Config::load(const std::string& path) {
+  std::string text = read_text_file(path, "config");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw UsageError(detail::concat(path, ": malformed JSON: ", e.what()));
+  }
+  return from_json(j, path);
+}
+
+nlohmann::json Config::to_json() const { return options_to_json(*this); }
+
+void Config::set(const std::string& assignment) { set_option(*this, assignment); }
+
+void Config::validate() const {
+  check_options(*this);
+  LETTER_USAGE_CHECK(device == "auto" || device == "cpu" || device == "cuda" || device.rfind("cuda:", 0) == 0,
+                     "config device = '", device, "' must be auto, cpu, cuda or cuda:N");
+  validate_options(embed);
+  validate_options(cf);
+  validate_options(tokenizer);
+}
+
+std::vector<detail::FieldDoc> Config::describe() { return describe_options<Config>(); }
+
+}  // namespace letter
