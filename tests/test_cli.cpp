@@ -3,6 +3,7 @@
 // unfinished subcommands refuse to produce results.
 #include <gtest/gtest.h>
 
+#include <set>
 #include <sstream>
 
 #include "cli/app.h"
@@ -62,11 +63,29 @@ TEST(Cli, RuntimeErrorsExitOne) {
 }
 
 TEST(Cli, HelpListsEverySubcommand) {
+  // The registered subcommands themselves (the app's description also names them, so
+  // searching the help text alone would pass without them).
+  CLI::App app;
+  cli::CommonOptions common;
+  cli::build_app(app, common);
+  auto names = [](CLI::App* a) {
+    std::set<std::string> out;
+    for (CLI::App* s : a->get_subcommands([](CLI::App*) { return true; })) out.insert(s->get_name());
+    return out;
+  };
+  const std::set<std::string> expected = {"config", "data", "embed", "evaluate", "recommend", "train-cf",
+                                          "train-recommender", "train-tokenizer"};
+  EXPECT_EQ(names(&app), expected);
+  EXPECT_EQ(names(app.get_subcommand("data")), (std::set<std::string>{"convert", "import-codes", "stats"}));
   auto r = run_cli({"--help"});
   ASSERT_EQ(r.code, 0) << r.err;
-  for (const char* sub : {"embed", "train-cf", "train-tokenizer", "train-recommender", "evaluate",
-                          "recommend", "data", "config"})
-    EXPECT_NE(r.out.find(sub), std::string::npos) << sub;
+  const std::string listed = r.out.substr(r.out.find("Subcommands:"));
+  for (const auto& sub : expected) {
+    EXPECT_NE(listed.find("\n  " + sub + " "), std::string::npos) << sub << " not in\n" << listed;
+    auto h = run_cli({sub, "--help"});  // every subcommand answers its own --help
+    EXPECT_EQ(h.code, 0) << sub;
+    EXPECT_NE(h.out.find(sub), std::string::npos) << sub;
+  }
 }
 
 TEST(Cli, DataStatsJsonAndRunDir) {

@@ -77,20 +77,18 @@ RunContext make_context(const CommonOptions& c, const std::vector<std::string>& 
   return ctx;
 }
 
-int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  g_out = &out;
-  CLI::App app{
+void build_app(CLI::App& app, CommonOptions& common) {
+  app.description(
       "letter: learnable item tokenization (LETTER / TIGER) and generative recommendation.\n"
       "Pipeline: embed -> train-cf -> train-tokenizer -> train-recommender -> evaluate / "
       "recommend.\nEvery subcommand takes --config, --set, --out, --device, --threads, --seed, "
-      "--quiet, --resume.",
-      "letter"};
+      "--quiet, --resume.");
+  app.name("letter");
   app.set_version_flag("-V,--version",
                        std::string("letter ") + LETTER_VERSION + " (LibTorch " +
                            compat::torch_version() + ")");
   app.require_subcommand(1);
   app.fallthrough(false);
-  CommonOptions common;
   register_data(app, common);
   register_config(app, common);
   register_embed(app, common);
@@ -99,6 +97,13 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   register_evaluate(app, common);
   register_recommend(app, common);
   register_train_tokenizer(app, common);
+}
+
+int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  g_out = &out;
+  CLI::App app;
+  CommonOptions common;
+  build_app(app, common);
 
   std::vector<std::string> rev(args.rbegin(), args.rend() - 1);  // CLI11 wants reversed, no argv[0]
   try {

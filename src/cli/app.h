@@ -65,6 +65,9 @@ void register_train_tokenizer(CLI::App& app, CommonOptions& common);
 /// `data import-codes` (a subcommand of `data`, registered by register_data).
 void register_import_codes(CLI::App* data, CommonOptions& common);
 
+/// Builds the whole command line: description, version flag and every subcommand.
+void build_app(CLI::App& app, CommonOptions& common);
+
 /// Runs the CLI on `args` (args[0] = program name). Output goes to `out`, errors to `err`.
 /// Returns the exit code: 0 ok, 1 runtime error, 2 usage error.
 int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
