@@ -204,63 +204,60 @@ RecBatch make_window_batch(const Dataset& ds, const CodeVocab& vocab, const std:
   return b;
 }
 
-std::vector<std::vector<int64_t>> length_batches(const std::vector<Sample>& samples, int64_t max_history,
-                                                 int64_t batch_size, uint64_t seed) {
-  LETTER_CHECK(batch_size >= 1, "batch size must be >= 1");
-  const int64_t n = static_cast<int64_t>(samples.size());
-  std::vector<int64_t> idx(n);
-  std::iota(idx.begin(), idx.end(), 0);
-  std::mt19937_64 rng(seed);
-  // Fisher-Yates with our own index draws: std::shuffle's algorithm is implementation-defined.
-  auto draw = [&](int64_t bound) { return static_cast<int64_t>(rng() % static_cast<uint64_t>(bound)); };
-  for (int64_t i = n - 1; i > 0; --i) std::swap(idx[i], idx[draw(i + 1)]);
-  std::vector<std::vector<int64_t>> batches;
-  const int64_t pool = batch_size * kPoolBatches;
-  for (int64_t p = 0; p < n; p += pool) {
-    auto first = idx.begin() + p, last = idx.begin() + std::min(n, p + pool);
-    std::stable_sort(first, last, [&](int64_t a, int64_t b) {
-      return history_length(samples[a], max_history) < history_length(samples[b], max_history);
-    });
-    for (auto it = first; it < last; it += std::min<int64_t>(batch_size, last - it))
-      batches.emplace_back(it, it + std::min<int64_t>(batch_size, last - it));
-  }
-  for (int64_t i = static_cast<int64_t>(batches.size()) - 1; i > 0; --i) std::swap(batches[i], batches[draw(i + 1)]);
-  return batches;
-}
+namespace {
 
-std::vector<std::vector<int64_t>> window_batches(const std::vector<Window>& windows, int64_t batch_targets,
-                                                 uint64_t seed) {
-  LETTER_CHECK(batch_targets >= 1, "batch size must be >= 1");
-  const int64_t n = static_cast<int64_t>(windows.size());
+// The batching recipe of training: a seeded permutation of the n examples, cut into pools
+// of about kPoolBatches batches' worth of weight, each pool sorted by key (stable) and cut
+// into batches of at most `capacity` weight (at least one example each), and the batch
+// order shuffled again. Fisher-Yates with our own index draws: std::shuffle's algorithm is
+// implementation-defined.
+template <class Weight, class Key>
+std::vector<std::vector<int64_t>> pooled_batches(int64_t n, int64_t capacity, uint64_t seed, Weight weight, Key key) {
+  LETTER_CHECK(capacity >= 1, "batch size must be >= 1");
   std::vector<int64_t> idx(n);
   std::iota(idx.begin(), idx.end(), 0);
   std::mt19937_64 rng(seed);
   auto draw = [&](int64_t bound) { return static_cast<int64_t>(rng() % static_cast<uint64_t>(bound)); };
   for (int64_t i = n - 1; i > 0; --i) std::swap(idx[i], idx[draw(i + 1)]);
   std::vector<std::vector<int64_t>> batches;
-  const int64_t pool_targets = batch_targets * kPoolBatches;
+  const int64_t pool_weight = capacity * kPoolBatches;
   for (int64_t p = 0; p < n;) {
     int64_t q = p, in_pool = 0;
-    while (q < n && in_pool < pool_targets) in_pool += windows[idx[q++]].targets();
+    while (q < n && in_pool < pool_weight) in_pool += weight(idx[q++]);
     auto first = idx.begin() + p, last = idx.begin() + q;
-    std::stable_sort(first, last, [&](int64_t a, int64_t b) { return windows[a].targets() < windows[b].targets(); });
+    std::stable_sort(first, last, [&](int64_t x, int64_t y) { return key(x) < key(y); });
     std::vector<int64_t> cur;
-    int64_t cur_targets = 0;
+    int64_t cur_weight = 0;
     for (auto it = first; it != last; ++it) {
-      const int64_t t = windows[*it].targets();
-      if (!cur.empty() && cur_targets + t > batch_targets) {
+      const int64_t w = weight(*it);
+      if (!cur.empty() && cur_weight + w > capacity) {
         batches.push_back(std::move(cur));
         cur.clear();
-        cur_targets = 0;
+        cur_weight = 0;
       }
       cur.push_back(*it);
-      cur_targets += t;
+      cur_weight += w;
     }
     if (!cur.empty()) batches.push_back(std::move(cur));
     p = q;
   }
   for (int64_t i = static_cast<int64_t>(batches.size()) - 1; i > 0; --i) std::swap(batches[i], batches[draw(i + 1)]);
   return batches;
+}
+
+}  // namespace
+
+std::vector<std::vector<int64_t>> length_batches(const std::vector<Sample>& samples, int64_t max_history,
+                                                 int64_t batch_size, uint64_t seed) {
+  return pooled_batches(
+      static_cast<int64_t>(samples.size()), batch_size, seed, [](int64_t) { return int64_t{1}; },
+      [&](int64_t i) { return history_length(samples[i], max_history); });
+}
+
+std::vector<std::vector<int64_t>> window_batches(const std::vector<Window>& windows, int64_t batch_targets,
+                                                 uint64_t seed) {
+  auto targets = [&](int64_t i) { return windows[i].targets(); };
+  return pooled_batches(static_cast<int64_t>(windows.size()), batch_targets, seed, targets, targets);
 }
 
 TrainingSet::TrainingSet(const Dataset& ds, const CodeVocab& vocab, Arch arch, int64_t max_history)
