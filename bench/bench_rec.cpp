@@ -11,6 +11,9 @@
 // multiplies bfloat16 in hardware (CUDA; CPUs with AMX or AVX512-BF16); off = float32.
 // --arch as recommender.arch: t5 trains one sample per prefix, the others every target of a
 // window per pass (a batch holds about --batch targets; samples/s counts targets).
+// Evaluation runs twice over the same users: float32 ("eval") and under bf16 autocast
+// ("eval_bf16", as eval.bf16; float32 where the device has no fast bfloat16), with the share
+// of users whose top-10 item sets agree. The model is trained only --steps steps.
 // --size small = the CPU-budget model of scripts/run_recommender_cpu.sh (2+2 layers,
 // d_model 64, 4 x 16 heads, d_ff 256).
 //
@@ -140,11 +143,26 @@ int main(int argc, char** argv) {
 
     std::vector<Sample> valid(split.valid.begin(),
                               split.valid.begin() + std::min<int64_t>(users, split.valid.size()));
+    // Decoding in float32 and under bf16 autocast (eval.bf16), same users; top-10 agreement.
     RankOptions rk;
     rk.beam = beam;
     rk.top_k = 20;
     rk.batch_size = 256;
+    rk.keep_top = true;
     Ranking r = rank_samples(model, ds, valid, max_history, rk);
+    rk.bf16 = true;
+    const bool eval_bf16 = compat::fast_bf16(device);
+    Ranking rb = rank_samples(model, ds, valid, max_history, rk);
+    int64_t same_top10 = 0;
+    for (size_t u = 0; u < valid.size(); ++u) {
+      auto ids = [](const std::vector<rec::ScoredItem>& l) {
+        std::vector<int64_t> o;
+        for (size_t j = 0; j < std::min<size_t>(10, l.size()); ++j) o.push_back(l[j].item);
+        std::sort(o.begin(), o.end());
+        return o;
+      };
+      same_top10 += ids(r.top[u]) == ids(rb.top[u]);
+    }
     double sgemm_after = measure_sgemm_gflops(device, 2048, 1.0);
     const double sgemm = 0.5 * (sgemm_before + sgemm_after);
     const double gflops = flops / train_s / 1e9;
@@ -166,6 +184,8 @@ int main(int argc, char** argv) {
         {"train_gflops_over_sgemm", gflops / sgemm},
         {"eval", {{"users", static_cast<int64_t>(valid.size())}, {"beam", beam}, {"seconds", r.seconds},
                   {"users_per_s", valid.size() / r.seconds}}},
+        {"eval_bf16", {{"bf16_autocast", eval_bf16}, {"seconds", rb.seconds}, {"users_per_s", valid.size() / rb.seconds},
+                       {"same_top10_share", static_cast<double>(same_top10) / std::max<size_t>(1, valid.size())}}},
         {"peak_rss_mib", peak_rss_mib()},
         {"threads", threads},
         {"machine", machine_description(device)}};

@@ -215,7 +215,7 @@ TrainResult train_rec(Recommender& rec, const Config& cfg, const Dataset& ds, co
   const auto valid = validation_subset(split.valid, cfg.recommender.valid_users, derive_seed(env.seed, "rec.valid"));
   return train_recommender(rec, cfg.recommender, mh, ds, env,
                            generative_validator(ds, valid, mh, cfg.recommender.beam, cfg.eval.batch_size,
-                                                cfg.recommender.beam_scores),
+                                                cfg.recommender.beam_scores, cfg.eval.bf16),
                            hooks);
 }
 
@@ -907,6 +907,48 @@ TEST(RecTrain, TinyMemorisesTrainingHistoriesAndBeatsPopularity) {
     RecordProperty(std::string(arch) + "_train_recall10", std::to_string(train_r10));
     RecordProperty(std::string(arch) + "_test_recall10", std::to_string(test_r10));
     RecordProperty("popularity_recall10", std::to_string(pop_r10));
+  }
+}
+
+TEST(RecBeamSearch, Bfloat16TopTenMatchesFloat32OnATrainedModel) {
+  if (!compat::fast_bf16(torch::kCPU)) GTEST_SKIP() << "no AMX / AVX512-BF16: eval.bf16 decodes in float32 here";
+  SingleThread one;
+  Dataset ds = tiny_users(200);
+  const Split split = leave_one_out(ds, 20);
+  for (const char* arch : {"t5", "decoder"}) {
+    SCOPED_TRACE(arch);
+    Config cfg = tiny_config(12);
+    cfg.recommender.arch = parse_enum<Arch>(arch, "arch");
+    cfg.recommender.eval_every = 12;
+    Recommender rec(cfg.recommender, tiny_item_codes(ds), torch::kCPU, 42);
+    train_rec(rec, cfg, ds);
+    letter::RankOptions ro;
+    ro.beam = 20;
+    ro.top_k = 10;
+    ro.keep_top = true;
+    letter::Ranking f = rank_samples(rec, ds, split.test, 20, ro);
+    ro.bf16 = true;
+    letter::Ranking h = rank_samples(rec, ds, split.test, 20, ro);
+    int64_t same = 0, same_order = 0;
+    for (size_t u = 0; u < split.test.size(); ++u) {
+      std::vector<int64_t> a, b;
+      for (const auto& x : f.top[u]) a.push_back(x.item);
+      for (const auto& x : h.top[u]) b.push_back(x.item);
+      same_order += a == b;
+      std::sort(a.begin(), a.end());
+      std::sort(b.begin(), b.end());
+      same += a == b;
+    }
+    const double share = static_cast<double>(same) / static_cast<double>(split.test.size());
+    EXPECT_GE(share, 0.95) << same << " of " << split.test.size() << " users have the same top-10 items";
+    RecordProperty(std::string(arch) + "_same_top10", std::to_string(share));
+    RecordProperty(std::string(arch) + "_same_top10_order", std::to_string(same_order));
+    // bfloat16 was in effect: some scores differ.
+    bool differ = false;
+    for (size_t u = 0; u < split.test.size() && !differ; ++u)
+      for (size_t j = 0; j < std::min(f.top[u].size(), h.top[u].size()); ++j)
+        differ = differ || f.top[u][j].score != h.top[u][j].score;
+    EXPECT_TRUE(differ);
   }
 }
 

@@ -54,6 +54,7 @@ void register_recommend(CLI::App& app, CommonOptions& common) {
     so.max_history = ctx.config.data.max_history;
     so.exclude_history = ctx.config.eval.exclude_history;
     so.beam_scores = ctx.config.recommender.beam_scores;
+    so.bf16 = ctx.config.eval.bf16;
     rec::RecommendStats st;
     if (a->output.empty()) {
       st = rec::recommend_jsonl(model, ds, so, *in, out_stream());

@@ -42,7 +42,7 @@ void register_train_recommender(CLI::App& app, CommonOptions& common) {
     rec::TrainResult res =
         rec::train_recommender(model, ro, max_history, ds, env,
                                generative_validator(ds, valid, max_history, ro.beam, ctx.config.eval.batch_size,
-                                                    ro.beam_scores));
+                                                    ro.beam_scores, ctx.config.eval.bf16));
     nlohmann::json summary = res.to_json();
     summary["valid_users"] = static_cast<int64_t>(valid.size());
     summary["codes"] = codes_path;

@@ -9,6 +9,7 @@
 
 #include "letter/common/error.h"
 #include "letter/common/runtime.h"
+#include "letter/common/torch_compat.h"
 #include "letter/data/codes.h"
 #include "letter/eval/metrics.h"
 #include "letter/rec/beam_search.h"
@@ -31,6 +32,7 @@ Ranking rank_samples(rec::Recommender& model, const Dataset& ds, const std::vect
   auto tr = out.tuple_ranks.accessor<int64_t, 1>();
   auto item_tuple = model.table.item_tuple().accessor<int64_t, 1>();
   rec::BeamSearchOptions bo = model.search_options(opt.beam);
+  const bool bf16 = opt.bf16 && compat::fast_bf16(model.device);
   bo.renormalize = opt.renormalize;
   // On the CPU, batches run concurrently, one single-threaded batch per thread (the
   // small decoder steps do not scale on a multithreaded BLAS); each writes its own rows.
@@ -38,6 +40,7 @@ Ranking rank_samples(rec::Recommender& model, const Dataset& ds, const std::vect
   for_each_parallel(static_cast<int64_t>(batches.size()), model.device.is_cpu(), [&](int64_t bi) {
     const auto& idx = batches[bi];
     rec::RecBatch b = rec::make_rec_batch(ds, model.vocab, samples, idx, max_history, model.layout()).to(model.device);
+    compat::Autocast autocast(model.device, bf16);  // per batch: autocast state is thread-local
     rec::BeamResult r = rec::beam_search(model.net->generator(), model.vocab, model.table, b.input, b.mask, bo);
     std::vector<std::vector<int64_t>> exclude;
     if (opt.exclude_history) {
@@ -131,6 +134,7 @@ nlohmann::json evaluate_generative(rec::Recommender& model, const Dataset& ds, c
   ro.renormalize = beam_scores != rec::BeamScores::kHf;
   ro.exclude_history = ev.exclude_history;
   ro.keep_top = true;
+  ro.bf16 = ev.bf16;
   spdlog::info("evaluate: {} {} users, beam {}, scores {}, softmax {}", samples.size(), split_name, ev.beam,
                enum_name(beam_scores), enum_name(model.options.softmax));
   Ranking r = rank_samples(model, ds, samples, max_history, ro);
@@ -143,6 +147,7 @@ nlohmann::json evaluate_generative(rec::Recommender& model, const Dataset& ds, c
   out["beam_scores"] = enum_name(beam_scores);
   out["softmax"] = enum_name(model.options.softmax);
   out["exclude_history"] = ev.exclude_history;
+  out["bf16"] = ev.bf16 && compat::fast_bf16(model.device);
   out["metrics"] = ranking_metrics(r.item_ranks, ev.ks, ev.bootstrap, boot_seed);
   out["tuple_level"] = ranking_metrics(r.tuple_ranks, ev.ks);
   auto pop = train_popularity(ds);
@@ -197,13 +202,14 @@ std::vector<Sample> validation_subset(const std::vector<Sample>& valid, int64_t 
 }
 
 rec::RecValidator generative_validator(const Dataset& ds, const std::vector<Sample>& samples, int64_t max_history,
-                                       int64_t beam, int64_t batch_size, rec::BeamScores beam_scores) {
+                                       int64_t beam, int64_t batch_size, rec::BeamScores beam_scores, bool bf16) {
   LETTER_CHECK(!samples.empty(), "dataset ", ds.name, " has no validation samples");
   RankOptions rk;
   rk.beam = beam;
   rk.top_k = 20;
   rk.batch_size = batch_size;
   rk.renormalize = beam_scores != rec::BeamScores::kHf;
+  rk.bf16 = bf16;
   return [&ds, &samples, max_history, rk](rec::Recommender& model) {
     Ranking r = rank_samples(model, ds, samples, max_history, rk);
     rec::Validation v;

@@ -77,7 +77,7 @@ torch::Tensor DecoderLMImpl::prefill(const torch::Tensor& input, const torch::Te
     c.self_v.emplace_back();
   }
   auto last = final_norm->forward(h.select(1, S - 1));  // left-padded: the newest token
-  return logits(last);
+  return decode_logits(*this, last);
 }
 
 torch::Tensor DecoderLMImpl::step(const torch::Tensor& tokens, DecoderCache& c) {
@@ -102,7 +102,7 @@ torch::Tensor DecoderLMImpl::step(const torch::Tensor& tokens, DecoderCache& c) 
     y = y + b->dropout->forward(b->ff->forward(b->ff_norm->forward(y)));
   }
   c.steps += 1;
-  return logits(final_norm->forward(y)).view({N, -1});
+  return decode_logits(*this, final_norm->forward(y)).view({N, -1});
 }
 
 double DecoderLMImpl::forward_flops(double T) const {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "letter/common/error.h"
+#include "letter/common/torch_compat.h"
 #include "letter/rec/beam_search.h"
 #include "letter/rec/data.h"
 
@@ -134,6 +135,7 @@ RecommendStats recommend_jsonl(Recommender& rec, const Dataset& ds, const ServeO
       RecBatch b = make_history_batch(rec.vocab, histories, max_history, rec.layout()).to(rec.device);
       BeamSearchOptions bo = rec.search_options(beam);
       bo.renormalize = opt.beam_scores != BeamScores::kHf;
+      compat::Autocast autocast(rec.device, opt.bf16 && compat::fast_bf16(rec.device));
       BeamResult r = beam_search(rec.net->generator(), rec.vocab, rec.table, b.input, b.mask, bo);
       std::vector<std::vector<int64_t>> exclude;
       for (auto h : histories) {

@@ -343,7 +343,7 @@ torch::Tensor T5Impl::decode_step(const torch::Tensor& tokens, DecoderCache& c) 
     y = y + b->dropout->forward(b->ff->forward(b->ff_norm->forward(y)));
   }
   c.steps += 1;
-  return logits(decoder_norm->forward(y)).view({N, -1});
+  return decode_logits(*this, decoder_norm->forward(y)).view({N, -1});
 }
 
 std::vector<torch::Tensor> decay_group(torch::nn::Module& m, bool decay) {

@@ -53,17 +53,13 @@ inline bool fast_bf16(const torch::Device& device) {
 /// device-type arguments (2.4+).
 class Autocast {
  public:
-  Autocast(const torch::Device& device, bool enable) {
-    if (!enable) return;
-    active_ = true;
-    cuda_ = device.is_cuda();
-    prev_ = get(cuda_);
-    set(cuda_, {true, at::kBFloat16});
-    at::autocast::increment_nesting();
-  }
+  Autocast(const torch::Device& device, bool enable) : Autocast(device, enable, /*bf16=*/true) {}
+  /// Autocast switched off on `device`'s type for the scope: float32 products inside an
+  /// autocast region (a no-op outside one).
+  static Autocast off(const torch::Device& device) { return Autocast(device, true, /*bf16=*/false); }
   ~Autocast() {
     if (!active_) return;
-    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    if (nested_ && at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
     set(cuda_, prev_);
   }
   Autocast(const Autocast&) = delete;
@@ -74,6 +70,15 @@ class Autocast {
     bool enabled = false;
     at::ScalarType dtype = at::kFloat;
   };
+  Autocast(const torch::Device& device, bool active, bool bf16) {
+    if (!active) return;
+    active_ = true;
+    cuda_ = device.is_cuda();
+    prev_ = get(cuda_);
+    set(cuda_, {bf16, bf16 ? at::kBFloat16 : prev_.dtype});
+    nested_ = bf16;
+    if (nested_) at::autocast::increment_nesting();
+  }
   // The one place where the two autocast APIs differ.
   static State get(bool cuda) {
 #if LETTER_TORCH_AT_LEAST(2, 4)
@@ -102,6 +107,7 @@ class Autocast {
 
   bool active_ = false;
   bool cuda_ = false;
+  bool nested_ = false;
   State prev_;
 };
 

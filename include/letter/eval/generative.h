@@ -46,6 +46,7 @@ struct RankOptions {
   bool renormalize = true;
   bool exclude_history = false;
   bool keep_top = false;  ///< fill Ranking::top
+  bool bf16 = false;      ///< bf16 autocast where the device multiplies bfloat16 in hardware
 };
 
 /// Beam-search ranks of the targets of `samples` (histories cut to max_history). On the
@@ -78,6 +79,6 @@ std::vector<Sample> validation_subset(const std::vector<Sample>& valid, int64_t 
 /// The validator train_recommender early-stops on: Recall/NDCG@{1,5,10,20} of `samples`
 /// by beam search with `beam` beams. Holds references to ds and samples.
 rec::RecValidator generative_validator(const Dataset& ds, const std::vector<Sample>& samples, int64_t max_history,
-                                       int64_t beam, int64_t batch_size, rec::BeamScores beam_scores);
+                                       int64_t beam, int64_t batch_size, rec::BeamScores beam_scores, bool bf16);
 
 }  // namespace letter

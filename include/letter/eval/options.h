@@ -23,6 +23,10 @@ struct EvalOptions {
   int64_t bootstrap = 1000;                  ///< bootstrap resamples for 95% intervals (0 = off)
   /// Exclude items of the user's history from the ranking (LETTER's protocol: no).
   bool exclude_history = false;
+  /// Beam search under bf16 autocast where bfloat16 products run in hardware (CUDA; CPUs
+  /// with AMX or AVX512-BF16; elsewhere float32): matrix products in bfloat16, softmax and
+  /// scores in float32 (docs/algorithms.md 6.5 for its agreement with float32).
+  bool bf16 = true;
 
   template <class V>
   void visit(V& v) {
@@ -32,6 +36,7 @@ struct EvalOptions {
     v.field("batch_size", batch_size, "users per batch", range(1, 1 << 20));
     v.field("bootstrap", bootstrap, "bootstrap resamples (0 = off)", range(0, 1000000));
     v.field("exclude_history", exclude_history, "exclude history items from the ranking");
+    v.field("bf16", bf16, "bf16 autocast for beam search (CUDA; CPUs with AMX or AVX512-BF16)");
   }
 };
 

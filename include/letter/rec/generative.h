@@ -10,6 +10,8 @@
 
 #include <torch/torch.h>
 
+#include "letter/common/torch_compat.h"
+
 namespace letter::rec {
 
 /// Incremental-decoding state. Per layer:
@@ -47,6 +49,16 @@ class GenerativeModel {
       if (v.defined()) v = v.index_select(0, index);
   }
 };
+
+/// The output logits of a decoding step, hidden (..., D) -> (..., V), computed in float32
+/// even inside a bf16 autocast region: the scores of near-tied beams come from them (with
+/// bfloat16 logits 6% of the users of a trained tiny model changed their top-10 items; in
+/// float32 the rest of the step may still run in bfloat16).
+template <class Model>
+torch::Tensor decode_logits(Model& model, const torch::Tensor& hidden) {
+  auto fp32 = compat::Autocast::off(hidden.device());
+  return model.logits(hidden.to(torch::kFloat32));
+}
 
 /// Attention of W query rows per user over keys shared per user (B, H, S, dk) plus, when
 /// defined, each row's own keys (B*W, H, t, dk), with one softmax over both:

@@ -24,6 +24,7 @@ struct ServeOptions {
   int64_t max_history = 20;      ///< histories keep their last N items
   bool exclude_history = false;  ///< drop the history's items from the lists
   BeamScores beam_scores = BeamScores::kRenormalized;
+  bool bf16 = false;  ///< bf16 autocast where the device multiplies bfloat16 in hardware
 };
 
 /// What recommend_jsonl did.
