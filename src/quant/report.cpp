@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "letter/common/error.h"
+#include "letter/common/svg.h"
 #include "letter/data/codes.h"
 
 namespace letter::quant {
@@ -26,30 +27,6 @@ std::string fmt(double v, int prec) {
   std::ostringstream os;
   os << std::fixed << std::setprecision(prec) << v;
   return os.str();
-}
-
-std::string xml_escape(const std::string& s) {
-  std::string o;
-  for (char ch : s) {
-    switch (ch) {
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '&': o += "&amp;"; break;
-      case '"': o += "&quot;"; break;
-      default: o += ch;
-    }
-  }
-  return o;
-}
-
-// A "nice" tick step (1, 2, 5 x 10^k) giving about `target` ticks over [0, hi].
-double nice_step(double hi, int target) {
-  if (hi <= 0) return 1;
-  const double raw = hi / target;
-  const double p = std::pow(10.0, std::floor(std::log10(raw)));
-  for (double m : {1.0, 2.0, 5.0, 10.0})
-    if (raw <= m * p) return m * p;
-  return 10 * p;
 }
 
 }  // namespace
@@ -116,58 +93,13 @@ std::string code_frequency_svg(const torch::Tensor& level_codes, int64_t level_s
   const int64_t n = level_codes.size(0);
   const int64_t size = level_size > 0 ? level_size : (n ? level_codes.max().item<int64_t>() + 1 : 1);
   auto counts_t = torch::bincount(level_codes.cpu(), {}, size).contiguous();
-  std::vector<int64_t> counts(counts_t.data_ptr<int64_t>(), counts_t.data_ptr<int64_t>() + size);
-  std::sort(counts.begin(), counts.end(), std::greater<int64_t>());
-  const int64_t used = std::count_if(counts.begin(), counts.end(), [](int64_t c) { return c > 0; });
-  const double W = 900, H = 460, ml = 80, mr = 30, mt = 60, mb = 70;
-  const double pw = W - ml - mr, ph = H - mt - mb;
-  const double ymax_raw = counts.empty() ? 1.0 : std::max<double>(1.0, counts.front());
-  const double ystep = nice_step(ymax_raw, 6);
-  const double ymax = std::ceil(ymax_raw / ystep) * ystep;
-  std::ostringstream s;
-  s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
-    << "\" viewBox=\"0 0 " << W << " " << H << "\" font-family=\"sans-serif\">\n";
-  s << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  s << "<text x=\"" << W / 2 << "\" y=\"28\" text-anchor=\"middle\" font-size=\"17\">"
-    << xml_escape(title) << "</text>\n";
-  s << "<text x=\"" << W / 2 << "\" y=\"48\" text-anchor=\"middle\" font-size=\"12\" fill=\"#555\">"
-    << n << " items, " << used << " of " << size << " codes used, largest bucket "
-    << (counts.empty() ? 0 : counts.front()) << "</text>\n";
-  // Bars.
-  const double bw = pw / static_cast<double>(size);
-  for (int64_t r = 0; r < size; ++r) {
-    if (counts[r] == 0) continue;
-    const double h = ph * counts[r] / ymax;
-    s << "<rect x=\"" << fmt(ml + r * bw, 2) << "\" y=\"" << fmt(mt + ph - h, 2) << "\" width=\""
-      << fmt(std::max(bw * 0.85, 0.5), 2) << "\" height=\"" << fmt(h, 2)
-      << "\" fill=\"#3b6ea8\"/>\n";
-  }
-  // Axes.
-  s << "<line x1=\"" << ml << "\" y1=\"" << mt + ph << "\" x2=\"" << ml + pw << "\" y2=\"" << mt + ph
-    << "\" stroke=\"black\"/>\n";
-  s << "<line x1=\"" << ml << "\" y1=\"" << mt << "\" x2=\"" << ml << "\" y2=\"" << mt + ph
-    << "\" stroke=\"black\"/>\n";
-  for (double v = 0; v <= ymax + 1e-9; v += ystep) {
-    const double y = mt + ph - ph * v / ymax;
-    s << "<line x1=\"" << ml - 5 << "\" y1=\"" << fmt(y, 2) << "\" x2=\"" << ml << "\" y2=\""
-      << fmt(y, 2) << "\" stroke=\"black\"/>\n";
-    s << "<text x=\"" << ml - 8 << "\" y=\"" << fmt(y + 4, 2)
-      << "\" text-anchor=\"end\" font-size=\"11\">" << static_cast<int64_t>(v) << "</text>\n";
-  }
-  const double xstep = nice_step(static_cast<double>(size), 8);
-  for (double v = 0; v <= size + 1e-9; v += xstep) {
-    const double x = ml + pw * v / size;
-    s << "<line x1=\"" << fmt(x, 2) << "\" y1=\"" << mt + ph << "\" x2=\"" << fmt(x, 2) << "\" y2=\""
-      << mt + ph + 5 << "\" stroke=\"black\"/>\n";
-    s << "<text x=\"" << fmt(x, 2) << "\" y=\"" << mt + ph + 19
-      << "\" text-anchor=\"middle\" font-size=\"11\">" << static_cast<int64_t>(v) << "</text>\n";
-  }
-  s << "<text x=\"" << ml + pw / 2 << "\" y=\"" << H - 20
-    << "\" text-anchor=\"middle\" font-size=\"13\">code rank (codes sorted by number of items)</text>\n";
-  s << "<text x=\"20\" y=\"" << mt + ph / 2 << "\" text-anchor=\"middle\" font-size=\"13\" "
-    << "transform=\"rotate(-90 20 " << mt + ph / 2 << ")\">items per code</text>\n";
-  s << "</svg>\n";
-  return s.str();
+  std::vector<double> counts(counts_t.data_ptr<int64_t>(), counts_t.data_ptr<int64_t>() + size);
+  std::sort(counts.begin(), counts.end(), std::greater<double>());
+  const int64_t used = std::count_if(counts.begin(), counts.end(), [](double c) { return c > 0; });
+  const std::string subtitle = std::to_string(n) + " items, " + std::to_string(used) + " of " +
+                               std::to_string(size) + " codes used, largest bucket " +
+                               std::to_string(counts.empty() ? 0 : static_cast<int64_t>(counts.front()));
+  return svg::bar_chart(title, subtitle, "code rank (codes sorted by number of items)", "items per code", counts);
 }
 
 void print_report(std::ostream& os, const nlohmann::json& st) {

@@ -13,6 +13,7 @@
 #include "letter/common/reflect.h"
 #include "letter/common/runtime.h"
 #include "letter/common/schedule.h"
+#include "letter/common/svg.h"
 #include "letter/common/torch_compat.h"
 #include "letter/rec/data.h"
 #include "letter/rec/loss.h"
@@ -59,6 +60,24 @@ nlohmann::json TrainResult::to_json() const {
           {"best_valid", best_valid},         {"stopped_early", stopped_early},
           {"interrupted", interrupted},       {"train_samples", train_samples},
           {"epochs", h}};
+}
+
+std::string validation_curve_svg(const std::vector<EpochStats>& history, const RecommenderOptions& ro,
+                                 const std::string& dataset) {
+  svg::Series recall{"valid Recall@10", {}, {}}, ndcg{"valid NDCG@10", {}, {}};
+  double seconds = 0.0;
+  for (const auto& e : history) {
+    seconds += e.seconds + e.eval_seconds;
+    if (!e.evaluated) continue;
+    recall.x.push_back(static_cast<double>(e.epoch));
+    recall.y.push_back(e.valid_recall10);
+    ndcg.x.push_back(static_cast<double>(e.epoch));
+    ndcg.y.push_back(e.valid_ndcg10);
+  }
+  const std::string subtitle = fmt::format(
+      "arch {}, {}+{} layers, d_model {}, lr {}, batch {}, dropout {}; {} epochs, {:.0f} s", enum_name(ro.arch),
+      ro.encoder_layers, ro.decoder_layers, ro.d_model, ro.lr, ro.batch_size, ro.dropout, history.size(), seconds);
+  return svg::line_chart("Validation curve (" + dataset + ")", subtitle, "epoch", "metric", {recall, ndcg});
 }
 
 bool bf16_autocast(const RecommenderOptions& ro, const torch::Device& device) {
@@ -214,6 +233,8 @@ TrainResult train_recommender(Recommender& rec, const RecommenderOptions& ro, in
       }
     }
     res.history.push_back(st);
+    if (!out_dir.empty() && st.evaluated)
+      write_text_atomic(join(out_dir, "valid_curve.svg"), validation_curve_svg(res.history, ro, ds.name));
     std::string valid_part;
     if (st.evaluated)
       valid_part = fmt::format(" valid_recall@10={:.4f} valid_ndcg@10={:.4f} eval_s={:.1f} best_epoch={}",

@@ -13,7 +13,7 @@
 // epoch e shuffles with derive_seed(seed, "rec.shuffle.<e>") and reseeds the dropout
 // generator with derive_seed(seed, "rec.epoch.<e>"). After every epoch the run directory
 // gets recommender.last.pt (weights, AdamW state, counters, history); the best model so far
-// is recommender.pt. --resume continues from the last completed epoch and ends with the
+// is recommender.pt; valid_curve.svg plots the validation metrics so far. --resume continues from the last completed epoch and ends with the
 // same weights as an uninterrupted run (same device and thread count).
 #pragma once
 
@@ -77,6 +77,11 @@ struct TrainResult {
   int64_t train_samples = 0;
   nlohmann::json to_json() const;
 };
+
+/// The validation curve of a run as SVG (valid Recall@10 and NDCG@10 per evaluated epoch;
+/// train_recommender writes it to RUN_DIR/valid_curve.svg after every validation).
+std::string validation_curve_svg(const std::vector<EpochStats>& history, const RecommenderOptions& ro,
+                                 const std::string& dataset);
 
 /// Whether training runs under bf16 autocast: `recommender.bf16` and a device that multiplies
 /// bfloat16 in hardware (CUDA; CPUs with AMX or AVX512-BF16), else float32.
