@@ -1,38 +1,58 @@
 #!/usr/bin/env bash
 # Reproduce the LETTER paper's tables for one dataset with one command:
-#   embed -> train-cf (SASRec) -> train-tokenizer (tiger, letter, and the LETTER ablations)
-#   -> train-recommender (5 variants) -> evaluate -> scripts/report.py (RUN_DIR/report.md).
+#   embed -> train-cf (SASRec) -> train-tokenizer (tiger, letter) -> train-recommender (TIGER,
+#   LETTER-TIGER) -> evaluate -> scripts/report.py (RUN_DIR/report.md); with --ablations also
+#   the Table 2 ablation (two more tokenizers, three more recommenders).
 #
-#   scripts/reproduce.sh DATASET [--budget cpu|gpu|smoke] [--run-dir DIR] [--threads N]
-#                        [--device DEV] [--set KEY=VALUE]... [--no-report] [--dry-run]
+#   scripts/reproduce.sh DATASET [--budget cpu|gpu|smoke] [--ablations] [--run-dir DIR]
+#                        [--threads N] [--device DEV] [--set KEY=VALUE]... [--no-report] [--dry-run]
 #
 # DATASET   a folder of $DATA_ROOT (default ../shared/data): Beauty | Instruments, or tiny with
 #           DATA_ROOT=data (the bundled synthetic data). Settings: configs/<dataset>.json.
-# --budget  smoke: configs/tiny.json's sizes with short schedules (about 1-2 minutes on 2 cores);
-#           cpu (default): fits 60 minutes on a 2-core CPU: all users (CPU_USERS=N: a seeded
-#             subset of N users, all items kept), TF-IDF embeddings (128-d; EMB_NPY=FILE imports
-#             precomputed ones instead), SASRec up to 25 epochs, tokenizers 100 epochs with one
-#             k-means restart, the 2+2-layer d_model 64 recommender for 1 epoch (tables in the report);
-#           gpu: the paper configuration, configs/<dataset>.json as is, --device cuda.
+# --budget  what is trained, and roughly how long it takes (printed at the start too):
+#   smoke   configs/tiny.json's sizes with short schedules: TF-IDF embeddings, SASRec 10 epochs,
+#           tokenizers tiger + letter 60 epochs, recommenders TIGER + LETTER-TIGER 2 epochs,
+#           evaluation: about 1 minute on 2 cores (about 2 with --ablations).
+#   cpu     (default) converged models on a 2-core CPU, all users: MiniLM embeddings (the
+#           config's hf encoder, embed.dtype auto = bfloat16 on AMX CPUs; ~3 min), SASRec up to
+#           25 epochs (~6 min), tokenizers tiger + letter with tokenizer.preset=quick in
+#           bfloat16 (~20 min together), recommenders TIGER + LETTER-TIGER with
+#           recommender.preset=quick (decoder-only, paper size 4 layers x d_model 128, all-
+#           positions training, up to 25 epochs; ~2 x 60 min), evaluation on every test user
+#           (~2 x 4 min): about 2.5 hours for Beauty (under 3). With --ablations about 6 hours
+#           (two more tokenizers ~2 x 10 min, three more recommenders ~3 x 60 min).
+#           CPU_USERS=N trains on a seeded subset of N users (all items kept): faster, but not
+#           comparable to the paper. EMB_NPY=FILE imports precomputed embeddings instead of MiniLM.
+#   gpu     the paper configuration, configs/<dataset>.json as is (tokenizers 10,000 epochs,
+#           the T5 recommender up to 200 epochs), --device cuda: not yet timed on a GPU; expect
+#           hours (more with --ablations).
+# --ablations  also trains LETTER's Table 2 ablation (any budget): tokenizers collab (beta = 0)
+#           and div (alpha = 0), recommenders collab and div (their codes, tau 1) and both
+#           (letter codes, tau 1), and evaluates them. Without it, ablation folders of an
+#           earlier run are left as they are (and still reported).
 # --run-dir default runs/reproduce-<DATASET>-<budget>.
-# --set     a config override for every stage, after the budget's (e.g. --set recommender.epochs=3);
-#           only the stages whose config sections it touches (and their downstream) re-run.
+# --set     a config override for every stage, after the budget's (e.g. --set recommender.epochs=3;
+#           a key given here keeps its value under a preset); only the stages whose config
+#           sections it touches (and their downstream) re-run.
 #
 # Stages and run-directory layout (every stage has its own folder):
-#   data/<DATASET>/   cpu budget only: the user subset (scripts/subsample_users.py)
-#   embed/            items.emb.npy       (Instruments: the shipped SASRec vectors imported)
+#   data/<DATASET>/   cpu budget with CPU_USERS only: the user subset (scripts/subsample_users.py)
+#   embed/            items.emb.npy       (Instruments, no item text: the shipped SASRec vectors imported)
 #   cf/               items.cf.npy, metrics.json (SASRec = Table 1 baseline)
-#   tok-<m>/          codes.json, stats.json for m = tiger, letter, collab (beta = 0), div (alpha = 0)
+#   tok-<m>/          codes.json, stats.json for m = tiger, letter; with --ablations also
+#                     collab (beta = 0), div (alpha = 0)
 #   rec-<v>/          recommender.pt, train_summary.json, metrics.json (test) for
-#                     v = tiger (tiger codes, tau 1), collab, div (their codes, tau 1),
-#                     both (letter codes, tau 1), letter (letter codes, config tau) = Table 2
+#                     v = tiger (tiger codes, tau 1), letter (letter codes, config tau) = Table 1;
+#                     with --ablations also collab, div (their codes, tau 1), both (letter
+#                     codes, tau 1) = Table 2
 #   timings.json      wall time, status and config hash of every stage; machine, device, threads
 #   report.md, *.svg  written by scripts/report.py
 # A stage is skipped when its artifact exists and the SHA-256 of its resolved config (the
-# sections it reads, from `letter config`, plus its flags and the hashes of the stages it
-# reads from) equals the one stored beside the artifact (<subcommand>.sha256, with the hashed
-# JSON in <subcommand>.resolved.json). A stage that was interrupted with the same config
-# continues from its checkpoint (--resume); one whose config changed starts afresh.
+# sections it reads, from `letter config`, presets applied, plus its flags and the hashes of
+# the stages it reads from) equals the one stored beside the artifact (<subcommand>.sha256,
+# with the hashed JSON in <subcommand>.resolved.json). A stage that was interrupted with the
+# same config continues from its checkpoint (--resume): re-run the same command after an
+# interruption. One whose config changed starts afresh.
 # Seeds are fixed (the config's seed, 42). Environment: DATA_ROOT, LETTER_BIN (default
 # $BUILD_DIR/letter, BUILD_DIR default build), THREADS, CPU_USERS, EMB_NPY, PYTHON (python3).
 set -euo pipefail
@@ -40,7 +60,7 @@ set -euo pipefail
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 die() { echo "reproduce.sh: error: $*" >&2; exit 2; }
 
-DS="" BUDGET=cpu RUN="" DEVICE="" NO_REPORT=0 DRY=0
+DS="" BUDGET=cpu RUN="" DEVICE="" NO_REPORT=0 DRY=0 ABLATIONS=0
 USER_SETS=()
 THREADS=${THREADS:-}
 while [ $# -gt 0 ]; do
@@ -53,6 +73,7 @@ while [ $# -gt 0 ]; do
     --threads) [ $# -ge 2 ] || die "--threads needs a number"; THREADS=$2; shift 2 ;;
     --device) [ $# -ge 2 ] || die "--device needs a value"; DEVICE=$2; shift 2 ;;
     --set) [ $# -ge 2 ] || die "--set needs KEY=VALUE"; USER_SETS+=("$2"); shift 2 ;;
+    --ablations) ABLATIONS=1; shift ;;
     --no-report) NO_REPORT=1; shift ;;
     --dry-run) DRY=1; shift ;;
     -*) die "unknown option '$1' (see --help)" ;;
@@ -88,7 +109,8 @@ HAS_TEXT=1
 [ -f "$SRC/$DS.item.json" ] || HAS_TEXT=0
 
 # ---------------------------------------------------------------------------------------
-# Budget settings: every stage gets --config $CFG plus the --set lists below.
+# Budget settings: every stage gets --config $CFG plus the --set lists below. PLAN_* say what
+# each budget trains and roughly how long it takes (printed at the start; Beauty timings).
 DATA_SETS=() EMBED_SETS=() CF_SETS=() TOK_SETS=() REC_SETS=() EVAL_SETS=()
 DATA_PATH=$SRC
 case "$BUDGET" in
@@ -96,6 +118,11 @@ case "$BUDGET" in
     CF_SETS=(cf.epochs=10 cf.lr=0.003)
     TOK_SETS=(tokenizer.epochs=60 tokenizer.eval_every=20)
     REC_SETS=(recommender.epochs=2 recommender.valid_users=200)
+    PLAN_EMBED="embeddings as configs/$LOWER.json says (TF-IDF for tiny)"
+    PLAN_MAIN="SASRec 10 epochs, tokenizers tiger + letter 60 epochs, recommenders TIGER + LETTER-TIGER 2 epochs, evaluation"
+    PLAN_TIME="about 1 min on 2 cores"
+    PLAN_ABL="tokenizers collab + div, recommenders collab, div, both (2 epochs each) and their evaluation"
+    PLAN_ABL_TIME="about 2 min in all"
     ;;
   cpu)
     CPU_USERS=${CPU_USERS:-all}
@@ -103,30 +130,49 @@ case "$BUDGET" in
       DATA_PATH=$RUN/data/$DS
       DATA_SETS=(data.kcore=0)  # the subset keeps every item id (see subsample_users.py)
     fi
-    EMBED_SETS=(embed.encoder=tfidf embed.dim=128)
+    # Embeddings: the config's encoder (MiniLM for Beauty), embed.dtype auto (bfloat16 on AMX).
     CF_SETS=(cf.epochs=25 cf.lr=0.003 cf.patience=5)
-    TOK_SETS=(tokenizer.epochs=100 tokenizer.eval_every=25 tokenizer.kmeans_restarts=1
-              tokenizer.lr=0.004 tokenizer.warmup_epochs=5 tokenizer.schedule=cosine)
-    # The CPU model of scripts/run_recommender_cpu.sh (2+2 layers, d_model 64, 4 x 16 heads).
-    REC_SETS=(recommender.encoder_layers=2 recommender.decoder_layers=2 recommender.d_model=64
-              recommender.heads=4 recommender.d_kv=16 recommender.d_ff=256 recommender.epochs=1
-              recommender.batch_size=256 recommender.lr=0.002 recommender.valid_users=500
-              recommender.patience=3)
+    # The quick tokenizer schedule (letter 1,000 epochs, tiger 800), bfloat16 products.
+    TOK_SETS=(tokenizer.preset=quick tokenizer.dtype=bfloat16)
+    # The quick recommender schedule: decoder-only over the config's (paper) sizes, all-positions
+    # training, lr 2e-3, batch 256, up to 25 epochs, patience 6 on 2,000 validation users.
+    REC_SETS=(recommender.preset=quick)
     EVAL_SETS=(eval.batch_size=256)
+    PLAN_EMBED="MiniLM embeddings (~3 min)"
+    PLAN_MAIN="SASRec up to 25 epochs (~6 min), tokenizers tiger + letter quick bf16 (~20 min), recommenders TIGER + LETTER-TIGER decoder quick (~2 x 60 min), evaluation (~2 x 4 min)"
+    PLAN_TIME="about 2.5 h on 2 cores"
+    PLAN_ABL="tokenizers collab + div quick bf16 (~2 x 10 min), recommenders collab, div, both decoder quick (~3 x 60 min), evaluation (~3 x 4 min)"
+    PLAN_ABL_TIME="about 6 h in all"
+    if [ "$CPU_USERS" != all ]; then
+      PLAN_TIME="$PLAN_TIME for all users; less on the $CPU_USERS-user subset"
+    fi
     ;;
   gpu)
     EVAL_SETS=(eval.batch_size=1024)
+    PLAN_EMBED="MiniLM embeddings"
+    PLAN_MAIN="SASRec, tokenizers tiger + letter (configs/$LOWER.json: 10,000 epochs), recommenders TIGER + LETTER-TIGER (T5, up to 200 epochs), evaluation"
+    PLAN_TIME="not yet timed on a GPU; expect hours"
+    PLAN_ABL="tokenizers collab + div, recommenders collab, div, both and their evaluation"
+    PLAN_ABL_TIME="about 2.5 times as long"
     ;;
 esac
 DATA_SETS=("data.path=$DATA_PATH" "${DATA_SETS[@]}")
 if [ -n "${EMB_NPY:-}" ]; then
   [ -f "$EMB_NPY" ] || die "EMB_NPY=$EMB_NPY not found"
   EMBED_SETS=("embed.from_npy=$EMB_NPY")
+  PLAN_EMBED="embeddings imported from $EMB_NPY (seconds)"
 elif [ "$HAS_TEXT" = 0 ]; then
   # No item text (Instruments): the tokenizer's input is the shipped CF vectors (configs/instruments.json).
   SHIPPED=$SRC/$DS.sasrec-cf-32d.npy
   [ -f "$SHIPPED" ] || die "$DS has no item text ($SRC/$DS.item.json) and no $SHIPPED to use instead; set EMB_NPY"
   EMBED_SETS=("embed.from_npy=$SHIPPED")
+  PLAN_EMBED="no item text: the shipped CF vectors $SHIPPED imported (seconds)"
+fi
+TOKENIZERS=(tiger letter)
+RECOMMENDERS=(tiger letter)
+if [ "$ABLATIONS" = 1 ]; then
+  TOKENIZERS+=(collab div)
+  RECOMMENDERS+=(collab div both)
 fi
 
 COMMON=(--device "$DEVICE")
@@ -155,9 +201,9 @@ EOF
 
 # record NAME DIR SUBCOMMAND STATUS SECONDS HASH: one entry of timings.json.
 record() {
-  "$PY" - "$TIMINGS" "$@" "$DS" "$BUDGET" "$DEVICE" "$THREADS" "$BIN" "$CFG" "$DATA_PATH" <<'EOF'
+  "$PY" - "$TIMINGS" "$@" "$DS" "$BUDGET" "$DEVICE" "$THREADS" "$BIN" "$CFG" "$DATA_PATH" "$ABLATIONS" <<'EOF'
 import json, os, platform, subprocess, sys, time
-path, name, d, sub, status, secs, h, ds, budget, dev, threads, binary, cfg, data = sys.argv[1:]
+path, name, d, sub, status, secs, h, ds, budget, dev, threads, binary, cfg, data, abl = sys.argv[1:]
 try:
     with open(path) as f:
         t = json.load(f)
@@ -176,7 +222,8 @@ def git_commit():
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     except OSError:
         return ""
-t["run"] = {"dataset": ds, "budget": budget, "device": dev, "threads": int(threads), "letter_bin": binary,
+t["run"] = {"dataset": ds, "budget": budget, "ablations": abl == "1", "device": dev, "threads": int(threads),
+            "letter_bin": binary,
             "config": cfg, "data_path": data, "host": platform.node(), "cpu": cpu_model(),
             "cores": os.cpu_count(), "git_commit": git_commit(),
             "updated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
@@ -286,7 +333,20 @@ stage() {
   printf '   %-22s done in %s s\n' "$name" "$secs"
 }
 
-echo "reproduce $DS, budget $BUDGET, device $DEVICE, threads $THREADS, run dir $RUN ($(date -u +%FT%TZ))"
+echo "reproduce $DS, budget $BUDGET$([ "$ABLATIONS" = 1 ] && echo ' with ablations'), device $DEVICE, threads $THREADS, run dir $RUN ($(date -u +%FT%TZ))"
+echo "$BUDGET budget: $PLAN_EMBED, $PLAN_MAIN: $PLAN_TIME"
+if [ "$ABLATIONS" = 1 ]; then
+  echo "  --ablations: + $PLAN_ABL: $PLAN_ABL_TIME"
+else
+  echo "  (Table 2 ablation not included: add --ablations for $PLAN_ABL; $PLAN_ABL_TIME)"
+  stale=()
+  for d in tok-collab tok-div rec-collab rec-div rec-both; do
+    if [ -f "$RUN/$d/codes.json" ] || [ -f "$RUN/$d/recommender.pt" ]; then stale+=("$d"); fi
+  done
+  if [ ${#stale[@]} -gt 0 ]; then
+    echo "  note: ${stale[*]} of an earlier --ablations run are left as they are (not updated; the report still shows them)"
+  fi
+fi
 
 # ---------------------------------------------------------------------------------------
 # 0. cpu budget: the user subset (a stage with its own hash: source file, users, seed).
@@ -318,10 +378,10 @@ stage embed "$RUN/embed" embed data,embed,seed "$RUN/embed/items.emb.npy" "" 1 "
 # 2. SASRec (Table 1 baseline and the CF vectors of the LETTER tokenizer)
 stage cf "$RUN/cf" train-cf data,cf,eval,seed "$RUN/cf/items.cf.npy" sasrec.last.pt 1 "$SUBDEP" -- \
   ++ "${CF_SETS[@]}"
-# 3. tokenizers: tiger; letter; collaborative only (beta = 0); diversity only (alpha = 0)
+# 3. tokenizers: tiger; letter; with --ablations collaborative only (beta = 0), diversity only (alpha = 0)
 EMB=$RUN/embed/items.emb.npy
 CFV=$RUN/cf/items.cf.npy
-for m in tiger letter collab div; do
+for m in "${TOKENIZERS[@]}"; do
   case $m in
     tiger) extra=(tokenizer.method=tiger) ;;
     letter) extra=(tokenizer.method=letter) ;;
@@ -331,8 +391,8 @@ for m in tiger letter collab div; do
   stage "tok-$m" "$RUN/tok-$m" train-tokenizer data,tokenizer,seed "$RUN/tok-$m/codes.json" \
     tokenizer.resume.pt 1 "embed cf" -- ++ "${TOK_SETS[@]}" "tokenizer.embeddings=$EMB" "tokenizer.cf=$CFV" "${extra[@]}"
 done
-# 4. recommenders (Table 2) and 5. their test metrics
-for v in tiger collab div both letter; do
+# 4. recommenders (Table 1: tiger, letter; Table 2: + collab, div, both) and 5. their test metrics
+for v in "${RECOMMENDERS[@]}"; do
   case $v in
     tiger) tok=tiger; tau=(recommender.tau=1) ;;
     collab) tok=collab; tau=(recommender.tau=1) ;;

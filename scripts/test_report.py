@@ -6,12 +6,16 @@
 Standard library only; builds a fake run directory with the artifacts the stages write
 (shapes copied from real runs: cf/metrics.json, tok-*/stats.json + codes.json,
 rec-*/train_summary.json + metrics.json, timings.json, *.resolved.json) and checks the
-report's numbers, the "not run" rows, the paper columns and that every SVG is well-formed
-with titles, axis labels, tick labels and legends.
+report's numbers, the "not run" rows, the paper columns, the coverage / popular-share
+columns, Table 2 only with the ablation stages, Table 4 as fraction and count, and that every
+SVG is well-formed with titles, axis labels, tick labels and legends. ReproduceDryRunTest runs
+scripts/reproduce.sh --dry-run against a stub letter binary (no training, no build needed).
 """
 import io
 import json
 import os
+import stat
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -37,10 +41,17 @@ def metrics(r5, r10, n5, n10, users=1000):
             "ci95": {"recall@10": [r10 - 0.01, r10 + 0.01]}}
 
 
-def make_run(d, dataset="Beauty", skip=()):
-    """A fixture run directory; stages listed in `skip` are left out."""
+ABLATION_STAGES = ("tok-collab", "tok-div", "rec-collab", "rec-div", "rec-both")
+
+
+def make_run(d, dataset="Beauty", skip=(), ablations=True, bias=True):
+    """A fixture run directory; stages listed in `skip` are left out, and the Table 2 ablation
+    stages unless `ablations`. `bias`: coverage@10 / popular10_share@10 in the metrics files."""
+    if not ablations:
+        skip = tuple(skip) + ABLATION_STAGES
     write(os.path.join(d, "timings.json"), {
-        "run": {"dataset": dataset, "budget": "cpu", "device": "cpu", "threads": 2, "cpu": "Test CPU",
+        "run": {"dataset": dataset, "budget": "cpu", "ablations": ablations, "device": "cpu", "threads": 2,
+                "cpu": "Test CPU",
                 "cores": 2, "letter_bin": "build/letter", "config": "configs/beauty.json",
                 "data_path": "runs/x/data/Beauty", "git_commit": "abc1234", "updated": "2026-01-01T00:00:00Z"},
         "stages": {"cf": {"subcommand": "train-cf", "status": "ran", "seconds": 120.5,
@@ -48,9 +59,12 @@ def make_run(d, dataset="Beauty", skip=()):
                           "finished": "2026-01-01T00:00:00Z"},
                    "tok-tiger": {"subcommand": "train-tokenizer", "status": "skipped", "seconds": 30.25,
                                  "config_sha256": "e" * 64, "load_avg": [], "finished": "x"}}})
+    cf_test = {"recall@5": 0.0312, "recall@10": 0.0523, "ndcg@5": 0.0201, "ndcg@10": 0.0268, "users": 4000,
+               "ci95": {"recall@5": [0.03, 0.033]}}
+    if bias:
+        cf_test.update({"coverage@10": 0.4321, "popular10_share@10": 0.5432})
     write(os.path.join(d, "cf", "metrics.json"), {
-        "test": {"recall@5": 0.0312, "recall@10": 0.0523, "ndcg@5": 0.0201, "ndcg@10": 0.0268, "users": 4000,
-                 "ci95": {"recall@5": [0.03, 0.033]}},
+        "test": cf_test, "valid": dict(cf_test),
         "history": [{"epoch": 1, "loss": 9.1, "valid_ndcg@10": 0.01},
                     {"epoch": 2, "loss": 8.5, "valid_ndcg@10": 0.02}]})
     write(os.path.join(d, "cf", "train-cf.resolved.json"),
@@ -59,7 +73,12 @@ def make_run(d, dataset="Beauty", skip=()):
     for i, m in enumerate(["tiger", "letter", "collab", "div"]):
         if f"tok-{m}" in skip:
             continue
+        # L of Table 4: tiger from "levels", letter from "table4_levels" (3 levels with the
+        # extra collision level, 2 compared), collab from neither, div as tiger.
+        levels = {"tiger": {"levels": 2}, "letter": {"levels": 3, "table4_levels": 2}, "collab": {},
+                  "div": {"levels": 2}}[m]
         write(os.path.join(d, f"tok-{m}", "stats.json"), {
+            **levels,
             "table4_overlap": 0.1 + i / 10, "table4_overlap_argmin": 0.11 + i / 10, "recon_mse": 0.002,
             "code_levels": [{"level": 0, "used": 3, "size": 4, "usage": 0.75, "entropy_bits": 1.5,
                              "perplexity": 2.83, "largest_bucket": 5},
@@ -84,12 +103,16 @@ def make_run(d, dataset="Beauty", skip=()):
     for v, mv in vals.items():
         if f"rec-{v}" in skip:
             continue
-        write(os.path.join(d, f"rec-{v}", "metrics.json"), {"metrics": metrics(*mv), "users": 1000})
+        m = {"metrics": metrics(*mv), "users": 1000}
+        if bias:
+            m.update({"coverage@10": 0.0111 * (1 + len(v)), "popular10_share@10": 0.9 - len(v) / 100})
+        write(os.path.join(d, f"rec-{v}", "metrics.json"), m)
         write(os.path.join(d, f"rec-{v}", "train_summary.json"), {
             "best_epoch": 1, "epochs": [{"epoch": 1, "loss": 3.5, "valid_ndcg@10": 0.02, "evaluated": True},
                                         {"epoch": 2, "loss": 3.1, "valid_ndcg@10": 0.025, "evaluated": True}]})
         write(os.path.join(d, f"rec-{v}", "train-recommender.resolved.json"), {
-            "config": {"recommender": {"tau": 0.7 if v == "letter" else 1.0, "encoder_layers": 2,
+            "config": {"recommender": {"tau": 0.7 if v == "letter" else 1.0, "preset": "quick",
+                                       "arch": "decoder", "dropout": 0.1, "bf16": True, "encoder_layers": 2,
                                        "decoder_layers": 2, "d_model": 64, "heads": 4, "d_kv": 16, "d_ff": 256,
                                        "epochs": 1, "batch_size": 256, "lr": 0.002, "softmax": "all",
                                        "valid_users": 500}}, "stage": ""})
@@ -126,6 +149,24 @@ class ReportTest(unittest.TestCase):
         tg = self.row(text, "TIGER |")
         self.assertEqual(tg[1:5], ["0.0401", "0.0611", "0.0250", "0.0322"])
         self.assertIn("0.0655 [0.0555, 0.0755]", text)  # bootstrap interval of LETTER-TIGER R@10
+        # coverage@10 and popular-10% share@10, after the paper columns
+        header = self.row(text, "model | R@5")
+        self.assertEqual(header[10:12], ["coverage@10", "popular-10% share@10"])
+        self.assertEqual(sas[10:12], ["0.4321", "0.5432"])  # cf/metrics.json test
+        self.assertEqual(tg[10:12], ["0.0666", "0.8500"])  # rec-tiger/metrics.json top level
+        self.assertEqual(lt[10:12], ["0.0777", "0.8400"])
+
+    def test_table1_bias_columns_missing(self):
+        text = self.build(bias=False)
+        for start in ("SASRec (train-cf)", "TIGER |", "LETTER-TIGER"):
+            self.assertEqual(self.row(text, start)[10:12], ["—", "—"], start)
+        self.assertEqual(self.row(text, "SASRec (train-cf)")[2], "0.0523")
+
+    def test_table1_bias_not_run(self):
+        text = self.build(skip=("rec-tiger",))
+        r = self.row(text, "TIGER |")
+        self.assertEqual(len(r), 12)
+        self.assertEqual(r[1], "not run")
 
     def test_table2_rows_and_tau(self):
         text = self.build()
@@ -141,14 +182,61 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(self.row(text, "LETTER-TIGER")[1], "not run")
         self.assertEqual(self.row(text, "diversity only (alpha = 0)")[1], "not run")
 
+    def test_table2_only_with_ablations(self):
+        text = self.build(ablations=False)
+        self.assertNotIn("## Table 2", text)
+        self.assertNotIn("+ collaborative reg.", text)
+        summary = text.split("<!-- readme-summary:begin -->")[1].split("<!-- readme-summary:end -->")[0]
+        lines = [ln for ln in summary.splitlines() if "Table 2" in ln]
+        self.assertEqual(len(lines), 1)
+        self.assertIn("`scripts/reproduce.sh Beauty --budget cpu --ablations`", lines[0])
+        self.assertIn("| Table 2 ablation | not run (add --ablations) |", text)
+        self.assertIn("`scripts/reproduce.sh Beauty --budget cpu`.", text)  # header: the command as run
+        # no "not run" rows for the ablation tokenizers either; a line says how to get them
+        self.assertNotIn("| collaborative only (beta = 0)", text)
+        self.assertNotIn("| diversity only (alpha = 0)", text)
+        self.assertIn("run with `--ablations`", text)
+        self.assertEqual(self.row(text, "LETTER-TIGER")[2], "0.0655")  # Table 1 unchanged
+
+    def test_table2_with_some_ablation_stages(self):
+        # One ablation stage is enough for Table 2; the others are "not run" rows.
+        text = self.build(skip=("tok-collab", "tok-div", "rec-collab", "rec-div"))
+        self.assertIn("## Table 2", text)
+        self.assertIn("--budget cpu --ablations`", text.splitlines()[2])  # header command
+        self.assertEqual(self.row(text, "+ both reg.")[3:5], ["0.0644", "0.0355"])
+        self.assertEqual(self.row(text, "+ collaborative reg.")[3], "not run")
+        self.assertEqual(self.row(text, "collaborative only (beta = 0)")[1], "not run")
+
     def test_tokenizer_tables(self):
         text = self.build()
-        r = self.row(text, "LETTER (collab. + diversity) | 0.2")
-        self.assertEqual(r[1:3], ["0.2000", "0.2100"])
-        self.assertEqual(r[6], "0.3312")  # paper Table 4, Beauty
+        header = self.row(text, "tokenizer | L")
+        self.assertEqual(header[1:6], ["L", "overlap (fraction of L)", "overlap (count)",
+                                       "argmin overlap (fraction)", "argmin overlap (count)"])
+        self.assertEqual(header[9], "paper overlap (count)")
+        # letter: L = table4_levels (2), not levels (3); count = fraction x L
+        r = self.row(text, "LETTER (collab. + diversity) | 2")
+        self.assertEqual(r[1:6], ["2", "0.2000", "0.4000", "0.2100", "0.4200"])
+        self.assertEqual(r[9], "0.3312")  # paper Table 4, Beauty (a count)
+        r = self.row(text, "TIGER (plain RQ-VAE) | 2")  # L from "levels"
+        self.assertEqual(r[2:4], ["0.1000", "0.2000"])
+        self.assertEqual(r[9], "0.1135")
+        r = self.row(text, "collaborative only (beta = 0) | —")  # no L: no count
+        self.assertEqual(r[2:6], ["0.3000", "—", "0.3100", "—"])
+        self.assertIn("paper's Table 4 values", text)
+        self.assertIn("are on the **count** scale", text)
         col = self.row(text, "diversity only (alpha = 0) | 9")
         self.assertEqual(col[1:5], ["9", "7", "77.78%", "2"])
         self.assertIn("| 3 / 4 | 75.0% |", text)
+
+    def test_settings_show_presets(self):
+        text = self.build()
+        r = self.row(text, "train-recommender |")
+        self.assertIn("preset quick, arch decoder: 2 decoder-only layers, d_model 64", r[1])
+        self.assertIn("bf16 on", r[1])
+        self.assertIn("warm-up — of the steps", r[1])  # a key the fixture's config lacks
+        r = self.row(text, "train-tokenizer |")
+        self.assertIn("preset none, dtype float32;", r[1])
+        self.assertIn("tiger 40 epochs, lr 0.004 (cosine, warm-up 4)", r[1])
 
     def test_timing_table(self):
         text = self.build()
@@ -299,6 +387,84 @@ class TokenizerRunsTest(unittest.TestCase):
         with self.assertRaises(SystemExit) as e:
             self.run_main(os.path.join(self.tmp.name, "missing"))
         self.assertIn("is not a folder", str(e.exception))
+
+
+class ReproduceDryRunTest(unittest.TestCase):
+    """scripts/reproduce.sh --dry-run on data/tiny with a stub `letter` (its `config` prints a
+    fixed JSON): which stages each budget plans, with which settings, and the plan it prints."""
+    ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.stub = os.path.join(self.tmp.name, "letter")
+        with open(self.stub, "w") as f:
+            f.write('#!/bin/sh\nif [ "$1" = config ]; then echo \'{"seed": 42}\'; exit 0; fi\n'
+                    'echo "stub letter: $*" >&2; exit 1\n')
+        os.chmod(self.stub, os.stat(self.stub).st_mode | stat.S_IXUSR)
+        self.run_dir = os.path.join(self.tmp.name, "run")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def dry(self, *args):
+        env = {k: v for k, v in os.environ.items() if k not in ("CPU_USERS", "EMB_NPY", "THREADS", "BUILD_DIR")}
+        env.update(LETTER_BIN=self.stub, DATA_ROOT=os.path.join(self.ROOT, "data"))
+        p = subprocess.run(["bash", os.path.join(self.ROOT, "scripts", "reproduce.sh"), "tiny", *args,
+                            "--dry-run", "--run-dir", self.run_dir], env=env, capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return p.stdout
+
+    def planned(self, out):
+        """{stage name: planned command} of a dry run."""
+        stages = {}
+        for ln in out.splitlines():
+            if ln.startswith("== ") and " would run: " in ln:
+                name, cmd = ln[3:].split(" would run: ", 1)
+                stages[name.strip()] = cmd
+        return stages
+
+    def test_smoke_default_and_ablations(self):
+        out = self.dry("--budget", "smoke")
+        self.assertIn("smoke budget:", out)
+        self.assertIn("add --ablations", out)
+        self.assertEqual(list(self.planned(out)), ["embed", "cf", "tok-tiger", "tok-letter", "rec-tiger",
+                                                   "eval-tiger", "rec-letter", "eval-letter"])
+        out = self.dry("--budget", "smoke", "--ablations")
+        self.assertIn("--ablations: +", out)
+        st = self.planned(out)
+        for name in ("tok-collab", "tok-div", "rec-collab", "eval-collab", "rec-div", "eval-div", "rec-both",
+                     "eval-both"):
+            self.assertIn(name, st)
+        self.assertIn("--set tokenizer.beta=0", st["tok-collab"])
+        self.assertIn("--set tokenizer.alpha=0", st["tok-div"])
+        self.assertIn("tok-letter/codes.json --set recommender.tau=1", st["rec-both"])
+
+    def test_cpu_budget_settings(self):
+        out = self.dry("--budget", "cpu")
+        self.assertIn("cpu budget: MiniLM embeddings", out)
+        self.assertRegex(out, r"about [0-9.]+ h on 2 cores")
+        st = self.planned(out)
+        self.assertNotIn("tok-collab", st)
+        self.assertNotIn("embed.encoder=tfidf", st["embed"])
+        for m in ("tiger", "letter"):
+            self.assertIn("--set tokenizer.preset=quick --set tokenizer.dtype=bfloat16", st[f"tok-{m}"])
+            self.assertIn("--set recommender.preset=quick", st[f"rec-{m}"])
+            self.assertIn("--set recommender.preset=quick", st[f"eval-{m}"])
+        self.assertIn("--set cf.epochs=25 --set cf.lr=0.003 --set cf.patience=5", st["cf"])
+        self.assertIn("recommender.tau=1", st["rec-tiger"])
+        self.assertNotIn("recommender.tau", st["rec-letter"])  # the config's tau
+
+    def test_help_and_earlier_ablations_note(self):
+        env = dict(os.environ, LETTER_BIN=self.stub)
+        p = subprocess.run(["bash", os.path.join(self.ROOT, "scripts", "reproduce.sh"), "--help"], env=env,
+                           capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0)
+        self.assertIn("--ablations", p.stdout)
+        self.assertIn("about 2.5 hours", p.stdout)
+        os.makedirs(os.path.join(self.run_dir, "rec-both"))
+        open(os.path.join(self.run_dir, "rec-both", "recommender.pt"), "w").close()
+        out = self.dry("--budget", "smoke")
+        self.assertIn("note: rec-both of an earlier --ablations run", out)
 
 
 if __name__ == "__main__":

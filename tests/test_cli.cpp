@@ -130,3 +130,32 @@ TEST(Cli, ConvertWritesLetterFormat) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(nlohmann::json::parse(r.out)["interactions"], 5937);
 }
+
+TEST(Cli, PresetsResolveInTheConfigAndSetWins) {
+  // recommender.preset=quick replaces the config file's schedule; --set keeps its value.
+  auto r = run_cli({"config", "--config", std::string(LETTER_SOURCE_DIR) + "/configs/beauty.json", "--set",
+                    "recommender.preset=quick", "--set", "recommender.lr=0.001", "--quiet"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out)["recommender"];
+  EXPECT_EQ(j["preset"], "quick");
+  EXPECT_EQ(j["arch"], "decoder");
+  EXPECT_EQ(j["epochs"], 25);
+  EXPECT_EQ(j["batch_size"], 256);
+  EXPECT_EQ(j["lr"], 0.001);
+  EXPECT_EQ(j["d_model"], 128);  // sizes stay the config's
+  r = run_cli({"config", "--set", "recommender.preset=paper", "--quiet"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  j = nlohmann::json::parse(r.out)["recommender"];
+  EXPECT_EQ(j["arch"], "t5");
+  EXPECT_EQ(j["batch_size"], 1024);
+  EXPECT_EQ(j["epochs"], 200);
+  r = run_cli({"config", "--set", "recommender.preset=fast", "--quiet"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("did you mean"), std::string::npos) << r.err;
+  // The tokenizer's preset through the same mechanism.
+  r = run_cli({"config", "--set", "tokenizer.preset=quick", "--set", "tokenizer.method=tiger", "--quiet"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  j = nlohmann::json::parse(r.out)["tokenizer"];
+  EXPECT_EQ(j["epochs"], 800);
+  EXPECT_EQ(j["schedule"], "cosine");
+}

@@ -17,6 +17,7 @@
 #include "cli/app.h"
 #include "letter/common/error.h"
 #include "letter/common/fs.h"
+#include "letter/common/torch_compat.h"
 #include "letter/data/dataset.h"
 #include "letter/embed/bert.h"
 #include "letter/embed/embed.h"
@@ -166,6 +167,7 @@ struct TinyBert {
 
 SentenceEncoderOptions enc_opts(int64_t batch = 64) {
   SentenceEncoderOptions o;
+  o.dtype = EmbedDtype::kFloat32;  // exact comparisons (auto is bfloat16 on AMX CPUs)
   o.batch_size = batch;
   o.max_length = 32;
   return o;
@@ -559,6 +561,7 @@ TEST(EmbedGolden, MiniLmMatchesSentenceTransformers) {
   auto fx = read_json_file(std::string(LETTER_SOURCE_DIR) + "/tests/data/minilm_golden.json");
   SentenceEncoderOptions o;  // defaults: mean pooling, normalised, 256 tokens (the model's)
   o.batch_size = 4;          // less padding next to the 256-token case: a faster test
+  o.dtype = EmbedDtype::kFloat32;
   ASSERT_EQ(fx["max_seq_length"].get<int64_t>(), o.max_length);
   ASSERT_TRUE(fx["normalized"].get<bool>());
   SentenceEncoder enc(model, o, torch::kCPU);
@@ -587,6 +590,20 @@ TEST(EmbedGolden, MiniLmMatchesSentenceTransformers) {
   }
   std::cout << "[ golden   ] " << texts.size() << " cases: min cosine " << worst_cos
             << ", max |diff| " << worst_diff << "\n";
+  // embed.dtype = auto picks bfloat16 on CPUs with AMX / AVX512-BF16: it must agree with the
+  // reference closely (measured on all 12,101 Beauty items: cosine >= 0.99983).
+  if (!compat::fast_bf16(torch::kCPU)) return;
+  o.dtype = EmbedDtype::kAuto;
+  SentenceEncoder low(model, o, torch::kCPU);
+  EXPECT_EQ(low.dtype(), torch::kBFloat16);
+  auto emb16 = low.encode_ids(ids);
+  double worst16 = 1;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    auto want = torch::tensor(fx["cases"][i]["embedding"].get<std::vector<float>>());
+    worst16 = std::min(worst16, torch::dot(emb16[i], want).item<double>() / (emb16[i].norm() * want.norm()).item<double>());
+  }
+  EXPECT_GE(worst16, 0.999) << "bfloat16 embeddings drift from the reference";
+  std::cout << "[ golden   ] bfloat16 (embed.dtype auto): min cosine " << worst16 << "\n";
 }
 
 // ---------------------------------------------------------------------------------------
@@ -708,6 +725,7 @@ TEST(EmbedPipeline, HfEncoderWithCombineMean) {
   o.model = tb.write(dir, "m");
   o.max_length = 32;
   o.combine = Combine::kMean;
+  o.dtype = EmbedDtype::kFloat32;
   EmbedResult r = embed_items(ds, o, torch::kCPU, 42);
   SentenceEncoder enc(o.model, enc_opts());
   auto parts = enc.encode({"hello world.", "cafe.", "the cats."});

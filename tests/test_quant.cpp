@@ -761,7 +761,7 @@ TEST(QuantTokenizer, PresetsAndMethods) {
   TokenizerOptions k;
   k.lr = 0.5;
   k.preset = TokenizerPreset::kQuick;
-  EXPECT_EQ(apply_preset(k, {"lr"}), (std::vector<std::string>{"epochs", "warmup_epochs", "schedule", "eval_every"}));
+  EXPECT_EQ(apply_preset(k, {"lr"}), (std::vector<std::string>{"epochs", "eval_every", "schedule", "warmup_epochs"}));
   EXPECT_EQ(k.lr, 0.5);
   EXPECT_EQ(k.epochs, 1000);
   Config bad;

@@ -41,12 +41,15 @@ struct RunContext {
 /// The library's view of a run: device, seed, run directory, resume flag, resolved config.
 RunEnv run_env(const RunContext& ctx);
 
-/// Loads the config (file or defaults), applies --set and explicit flags, validates, sets up
-/// logging, threads, seed and device. When `out` is set, creates it and writes the resolved
-/// config there as config.json. `extra_sets` are applied before the user's --set (used by
-/// subcommand shortcuts such as a positional dataset path).
+/// Loads the config (file or defaults), applies `extra_sets` (subcommand shortcuts such as a
+/// positional dataset path or --method), the user's --set and the explicit flags; with
+/// `presets`, resolves tokenizer.preset and recommender.preset (a preset replaces the config
+/// file's values but not the keys given by --set); validates; sets up logging, threads,
+/// seed and device. When `out` is set and `write_config`, creates it and writes the resolved
+/// config there as config.json. Precedence: defaults < config file < preset < shortcuts <
+/// --set < --seed/--device/--threads.
 RunContext make_context(const CommonOptions& common, const std::vector<std::string>& extra_sets = {},
-                        bool write_config = true);
+                        bool write_config = true, bool presets = true);
 
 /// Adds the shared options to a subcommand.
 void add_common_options(CLI::App* sub, CommonOptions& common);

@@ -56,7 +56,7 @@ void register_evaluate(CLI::App& app, CommonOptions& common) {
   sub->callback([&common, args, json] {
     CommonOptions c = with_run_config(common);
     const std::string path = model_path(*args, c);
-    RunContext ctx = make_context(c, {}, /*write_config=*/false);
+    RunContext ctx = make_context(c, {}, /*write_config=*/false, /*presets=*/false);
     rec::Recommender model = rec::Recommender::load(path, ctx.device);
     Dataset ds = load_dataset(ctx.config.data);
     nlohmann::json m = evaluate_generative(model, ds, ctx.config.eval, ctx.config.data.max_history,

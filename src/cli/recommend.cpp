@@ -36,7 +36,7 @@ void register_recommend(CLI::App& app, CommonOptions& common) {
   sub->callback([&common, a] {
     CommonOptions c = with_run_config(common);
     const std::string path = model_path(a->model, c);
-    RunContext ctx = make_context(c, {}, /*write_config=*/false);
+    RunContext ctx = make_context(c, {}, /*write_config=*/false, /*presets=*/false);
     rec::Recommender model = rec::Recommender::load(path, ctx.device);
     Dataset ds = load_dataset(ctx.config.data);
     std::ifstream file;

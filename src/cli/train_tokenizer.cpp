@@ -38,28 +38,13 @@ void register_train_tokenizer(CLI::App& app, CommonOptions& common) {
   sub->add_option("--cf", a->cf, "CF vectors .npy (= tokenizer.cf)")->type_name("FILE");
   add_common_options(sub, common);
   sub->callback([&common, a] {
-    RunContext ctx = make_context(common, {}, /*write_config=*/false);
-    Config& cfg = ctx.config;
-    // Precedence: defaults < config file < preset < --set < flags. The flags are applied
-    // here; the preset (in the library) keeps every tokenizer key given by --set or a flag.
-    std::vector<std::string> keep;
-    auto flag = [&](const std::string& key, const std::string& value) {
-      if (value.empty()) return;
-      cfg.set("tokenizer." + key + "=" + value);
-      keep.push_back(key);
-    };
-    flag("method", a->method);
-    flag("preset", a->preset);
-    flag("embeddings", a->embeddings);
-    flag("cf", a->cf);
-    for (const auto& s : common.sets)
-      if (s.rfind("tokenizer.", 0) == 0) keep.push_back(s.substr(10, s.find('=') - 10));
-    quant::apply_preset(cfg.tokenizer, keep);
-    cfg.validate();
-    if (!ctx.out.empty()) {
-      ensure_dir(ctx.out);
-      write_json_atomic(join(ctx.out, "config.json"), cfg.to_json());
-    }
+    std::vector<std::string> shortcuts;
+    if (!a->method.empty()) shortcuts.push_back("tokenizer.method=" + a->method);
+    if (!a->preset.empty()) shortcuts.push_back("tokenizer.preset=" + a->preset);
+    if (!a->embeddings.empty()) shortcuts.push_back("tokenizer.embeddings=" + a->embeddings);
+    if (!a->cf.empty()) shortcuts.push_back("tokenizer.cf=" + a->cf);
+    RunContext ctx = make_context(common, shortcuts);
+    const Config& cfg = ctx.config;
     quant::TokenizerRunEnv env;
     static_cast<RunEnv&>(env) = run_env(ctx);
     if (!cfg.data.path.empty()) {

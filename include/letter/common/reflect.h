@@ -276,6 +276,25 @@ void check_options(const T& opt) {
   copy.visit(v);
 }
 
+/// Applies a preset to `opt`: every key of `values` (a JSON object of field names and values,
+/// read like a config section) replaces that field, except the keys in `keep` (fields the
+/// user set explicitly, which keep their value). Returns the keys whose value changed, in
+/// key order.
+template <class T>
+std::vector<std::string> apply_preset_values(T& opt, const nlohmann::json& values, const std::vector<std::string>& keep,
+                                             const std::string& source) {
+  nlohmann::json take = nlohmann::json::object();
+  for (auto it = values.begin(); it != values.end(); ++it)
+    if (std::find(keep.begin(), keep.end(), it.key()) == keep.end()) take[it.key()] = it.value();
+  const nlohmann::json before = options_to_json(opt);
+  read_options(take, opt, source);
+  const nlohmann::json after = options_to_json(opt);
+  std::vector<std::string> changed;
+  for (auto it = take.begin(); it != take.end(); ++it)
+    if (before[it.key()] != after[it.key()]) changed.push_back(it.key());
+  return changed;
+}
+
 /// Every field with type, default, constraint and doc (`letter config --list`).
 template <class T>
 std::vector<detail::FieldDoc> describe_options() {

@@ -104,7 +104,7 @@ struct SentenceEncoderOptions {
   bool normalize = true;         ///< L2-normalise each vector
   int64_t max_length = 256;      ///< tokens per text, [CLS]/[SEP] included; longer texts truncated
   int64_t batch_size = 64;       ///< texts per forward pass (texts sorted by length first)
-  EmbedDtype dtype = EmbedDtype::kAuto;  ///< auto = bf16 on CUDA, fp32 on CPU
+  EmbedDtype dtype = EmbedDtype::kAuto;  ///< auto = bf16 where it runs in hardware, else fp32
 };
 
 /// What one encode() call did.

@@ -54,7 +54,8 @@ struct EmbedOptions {
   Combine combine = Combine::kConcat;
   MissingText missing_text = MissingText::kError;  ///< items without any text
   int64_t dim = 384;                               ///< tfidf: output dimensions (SVD rank)
-  EmbedDtype dtype = EmbedDtype::kAuto;            ///< auto = bf16 on CUDA, fp32 on CPU
+  /// auto = bfloat16 on CUDA and on CPUs with AMX or AVX512-BF16, else float32.
+  EmbedDtype dtype = EmbedDtype::kAuto;
 
   template <class V>
   void visit(V& v) {

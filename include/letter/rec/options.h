@@ -32,12 +32,23 @@ enum class BeamScores {
 };
 LETTER_ENUM(BeamScores, {BeamScores::kRenormalized, "renormalized"}, {BeamScores::kHf, "hf"})
 
+/// Training schedule presets (recommender.preset; rec/presets.h).
+enum class RecPreset {
+  kNone,   ///< the fields as given
+  kQuick,  ///< the decoder-only model with all-positions training: converges on a CPU in about an hour
+  kPaper,  ///< LETTER-TIGER's schedule (algorithms.md c.4): t5, lr 5e-4, batch 1024, 200 epochs
+};
+LETTER_ENUM(RecPreset, {RecPreset::kNone, ""}, {RecPreset::kQuick, "quick"}, {RecPreset::kPaper, "paper"})
+
 }  // namespace rec
 
 /// `letter train-recommender`: the generative recommender (algorithms.md c).
 struct RecommenderOptions {
   /// Item codes (LETTER index.json or codes.npy); empty = <run dir>/codes.json.
   std::string codes;
+  /// Schedule preset: sets arch, lr, warmup_ratio, epochs, batch_size, dropout, patience,
+  /// valid_users (rec/presets.h); fields given by --set keep their value.
+  rec::RecPreset preset = rec::RecPreset::kNone;
   /// t5 = the paper's encoder-decoder, one sample per training prefix; causal_t5 = the same
   /// T5 with an item-causal encoder, every next-item target of a window in one pass;
   /// decoder = decoder-only over code tokens (decoder_layers deep), all positions per pass.
@@ -77,6 +88,7 @@ struct RecommenderOptions {
   template <class V>
   void visit(V& v) {
     v.field("codes", codes, "item codes (index.json or codes.npy); empty = run dir codes.json");
+    v.field("preset", preset, "schedule preset: quick (decoder, converges on a CPU) | paper (LETTER-TIGER's)");
     v.field("arch", arch, "model: t5 (paper, per prefix) | causal_t5 | decoder (all positions)");
     v.field("encoder_layers", encoder_layers, "encoder layers", range(1, 64));
     v.field("decoder_layers", decoder_layers, "decoder layers", range(1, 64));
