@@ -563,6 +563,14 @@ TEST_F(CfCli, TrainWritesArtifactsAndResumes) {
     EXPECT_EQ(m["test"]["ci95"][k].size(), 2u) << k;
   }
   EXPECT_EQ(m["epochs_run"], 2);
+  // Coverage of the top-10 lists: at least the 10 items of one list, at most the catalogue.
+  for (const char* part : {"test", "valid"}) {
+    const double cov = m[part]["coverage@10"].get<double>(), pop = m[part]["popular10_share@10"].get<double>();
+    EXPECT_GE(cov, 10.0 / 407) << part;
+    EXPECT_LE(cov, 1.0) << part;
+    EXPECT_GE(pop, 0.0) << part;
+    EXPECT_LE(pop, 1.0) << part;
+  }
   EXPECT_TRUE(path_exists(run + "/sasrec.pt"));
   EXPECT_TRUE(path_exists(run + "/sasrec.last.pt"));
   EXPECT_TRUE(path_exists(run + "/config.json"));

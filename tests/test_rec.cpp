@@ -617,7 +617,7 @@ TEST(RecBeamSearch, CollidingTuplesExpandInItemOrder) {
 
 TEST(RecMetrics, CoveragePopularShareAndPopularityHandComputed) {
   // 10 items; lists of 3 users (top-2 counted).
-  std::vector<std::vector<ScoredItem>> top = {{{0, 0}, {1, 0}, {9, 0}}, {{1, 0}, {2, 0}}, {{5, 0}}};
+  std::vector<std::vector<int64_t>> top = {{0, 1, 9}, {1, 2}, {5}};
   EXPECT_DOUBLE_EQ(coverage_at(top, 2, 10), 4.0 / 10.0);  // {0, 1, 2, 5}
   EXPECT_DOUBLE_EQ(coverage_at(top, 3, 10), 5.0 / 10.0);
   // Popularity: item 1 most popular, then 0 and 5 tie (smaller id first).

@@ -47,7 +47,7 @@ torch::Tensor top_k_items(const torch::Tensor& scores, int64_t k) {
 
 torch::Tensor full_ranking_ranks(const Dataset& ds, const std::vector<Sample>& samples,
                                  const QueryEncoder& encode, const torch::Tensor& item_vectors,
-                                 const FullRankingOptions& options) {
+                                 const FullRankingOptions& options, std::vector<std::vector<int64_t>>* top10) {
   LETTER_CHECK(!samples.empty(), "full ranking: no samples to evaluate");
   LETTER_CHECK(item_vectors.dim() == 2 && item_vectors.size(0) == ds.num_items(),
                "full ranking: item vectors must be (N = ", ds.num_items(), ", d), got ",
@@ -66,6 +66,11 @@ torch::Tensor full_ranking_ranks(const Dataset& ds, const std::vector<Sample>& s
     auto scores = score_all_items(queries, item_vectors);  // (B, N)
     if (options.exclude_history) exclude_history_items(scores, ds, samples, first);
     ranks.push_back(target_ranks(scores, batch.targets).to(torch::kCPU));
+    if (top10) {
+      auto t = top_k_items(scores, std::min<int64_t>(10, scores.size(1))).to(torch::kCPU).contiguous();
+      for (int64_t b = 0; b < t.size(0); ++b)
+        top10->emplace_back(t[b].data_ptr<int64_t>(), t[b].data_ptr<int64_t>() + t.size(1));
+    }
   }
   return torch::cat(ranks);
 }
@@ -73,9 +78,14 @@ torch::Tensor full_ranking_ranks(const Dataset& ds, const std::vector<Sample>& s
 nlohmann::json evaluate_full_ranking(const Dataset& ds, const std::vector<Sample>& samples,
                                      const QueryEncoder& encode, const torch::Tensor& item_vectors,
                                      const FullRankingOptions& options) {
-  auto ranks = full_ranking_ranks(ds, samples, encode, item_vectors, options);
+  std::vector<std::vector<int64_t>> top;
+  auto ranks = full_ranking_ranks(ds, samples, encode, item_vectors, options, options.coverage ? &top : nullptr);
   auto j = ranking_metrics(ranks, options.ks, options.bootstrap, options.seed);
   j["exclude_history"] = options.exclude_history;
+  if (options.coverage) {
+    j["coverage@10"] = coverage_at(top, 10, ds.num_items());
+    j["popular10_share@10"] = popular_share_at(top, 10, train_popularity(ds), 0.1);
+  }
   return j;
 }
 

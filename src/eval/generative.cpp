@@ -75,46 +75,6 @@ Ranking rank_samples(rec::Recommender& model, const Dataset& ds, const std::vect
   return out;
 }
 
-torch::Tensor train_popularity(const Dataset& ds) {
-  auto pop = torch::zeros({ds.num_items()}, torch::kInt64);
-  auto p = pop.accessor<int64_t, 1>();
-  for (const auto& s : ds.sequences)
-    for (size_t j = 0; j + 2 < s.size(); ++j) ++p[s[j]];
-  return pop;
-}
-
-double coverage_at(const std::vector<std::vector<rec::ScoredItem>>& top, int64_t k, int64_t num_items) {
-  std::vector<char> seen(num_items, 0);
-  int64_t distinct = 0;
-  for (const auto& list : top)
-    for (int64_t j = 0; j < std::min<int64_t>(k, static_cast<int64_t>(list.size())); ++j)
-      if (!seen[list[j].item]) {
-        seen[list[j].item] = 1;
-        ++distinct;
-      }
-  return num_items > 0 ? static_cast<double>(distinct) / num_items : 0.0;
-}
-
-double popular_share_at(const std::vector<std::vector<rec::ScoredItem>>& top, int64_t k,
-                        const torch::Tensor& popularity, double fraction) {
-  const int64_t n = popularity.size(0);
-  auto pop = popularity.to(torch::kCPU, torch::kInt64).contiguous();
-  auto pa = pop.accessor<int64_t, 1>();
-  std::vector<int64_t> order(n);
-  for (int64_t i = 0; i < n; ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return pa[a] > pa[b]; });
-  const int64_t head = static_cast<int64_t>(std::ceil(fraction * n));
-  std::vector<char> popular(n, 0);
-  for (int64_t r = 0; r < head; ++r) popular[order[r]] = 1;
-  int64_t total = 0, in_head = 0;
-  for (const auto& list : top)
-    for (int64_t j = 0; j < std::min<int64_t>(k, static_cast<int64_t>(list.size())); ++j) {
-      ++total;
-      in_head += popular[list[j].item];
-    }
-  return total > 0 ? static_cast<double>(in_head) / total : 0.0;
-}
-
 nlohmann::json evaluate_generative(rec::Recommender& model, const Dataset& ds, const EvalOptions& ev,
                                    int64_t max_history, rec::BeamScores beam_scores, uint64_t seed) {
   LETTER_CHECK(ds.num_items() == model.num_items(), "the model was trained on ", model.num_items(),
@@ -151,8 +111,13 @@ nlohmann::json evaluate_generative(rec::Recommender& model, const Dataset& ds, c
   out["metrics"] = ranking_metrics(r.item_ranks, ev.ks, ev.bootstrap, boot_seed);
   out["tuple_level"] = ranking_metrics(r.tuple_ranks, ev.ks);
   auto pop = train_popularity(ds);
-  out["coverage@10"] = coverage_at(r.top, 10, ds.num_items());
-  out["popular10_share@10"] = popular_share_at(r.top, 10, pop, 0.1);
+  std::vector<std::vector<int64_t>> lists;
+  for (const auto& l : r.top) {
+    lists.emplace_back();
+    for (const auto& x : l) lists.back().push_back(x.item);
+  }
+  out["coverage@10"] = coverage_at(lists, 10, ds.num_items());
+  out["popular10_share@10"] = popular_share_at(lists, 10, pop, 0.1);
   // Popularity baseline: every user gets the same ranking by training interactions.
   {
     std::vector<int64_t> tgt;

@@ -1,5 +1,6 @@
 #include "letter/eval/metrics.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "letter/common/error.h"
@@ -64,6 +65,46 @@ nlohmann::json ranking_metrics(const torch::Tensor& ranks, const std::vector<int
     out["bootstrap"] = bootstrap;
   }
   return out;
+}
+
+torch::Tensor train_popularity(const Dataset& ds) {
+  auto pop = torch::zeros({ds.num_items()}, torch::kInt64);
+  auto p = pop.accessor<int64_t, 1>();
+  for (const auto& s : ds.sequences)
+    for (size_t j = 0; j + 2 < s.size(); ++j) ++p[s[j]];
+  return pop;
+}
+
+double coverage_at(const std::vector<std::vector<int64_t>>& top, int64_t k, int64_t num_items) {
+  std::vector<char> seen(num_items, 0);
+  int64_t distinct = 0;
+  for (const auto& list : top)
+    for (int64_t j = 0; j < std::min<int64_t>(k, static_cast<int64_t>(list.size())); ++j)
+      if (!seen[list[j]]) {
+        seen[list[j]] = 1;
+        ++distinct;
+      }
+  return num_items > 0 ? static_cast<double>(distinct) / num_items : 0.0;
+}
+
+double popular_share_at(const std::vector<std::vector<int64_t>>& top, int64_t k,
+                        const torch::Tensor& popularity, double fraction) {
+  const int64_t n = popularity.size(0);
+  auto pop = popularity.to(torch::kCPU, torch::kInt64).contiguous();
+  auto pa = pop.accessor<int64_t, 1>();
+  std::vector<int64_t> order(n);
+  for (int64_t i = 0; i < n; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return pa[a] > pa[b]; });
+  const int64_t head = static_cast<int64_t>(std::ceil(fraction * n));
+  std::vector<char> popular(n, 0);
+  for (int64_t r = 0; r < head; ++r) popular[order[r]] = 1;
+  int64_t total = 0, in_head = 0;
+  for (const auto& list : top)
+    for (int64_t j = 0; j < std::min<int64_t>(k, static_cast<int64_t>(list.size())); ++j) {
+      ++total;
+      in_head += popular[list[j]];
+    }
+  return total > 0 ? static_cast<double>(in_head) / total : 0.0;
 }
 
 }  // namespace letter

@@ -7,7 +7,7 @@ namespace letter {
 
 nlohmann::json evaluate_sasrec(SasRec& model, const Dataset& ds, const std::vector<Sample>& samples,
                                const EvalOptions& eval, const torch::Device& device, int64_t bootstrap,
-                               uint64_t seed) {
+                               uint64_t seed, bool coverage) {
   model->eval();
   FullRankingOptions fo;
   fo.ks = eval.ks;
@@ -16,6 +16,7 @@ nlohmann::json evaluate_sasrec(SasRec& model, const Dataset& ds, const std::vect
   fo.max_history = model->options.max_len;
   fo.bootstrap = bootstrap;
   fo.seed = seed;
+  fo.coverage = coverage;
   QueryEncoder encode = [&](const HistoryBatch& b) {
     auto items = (b.items + 1).to(device);  // pad -1 -> 0
     return model->encode_last(items, b.lengths.to(device));
@@ -29,7 +30,7 @@ CfValidator sasrec_validator(const Dataset& ds, const std::vector<Sample>& valid
   EvalOptions e = eval;
   e.ks = {10};
   return [&ds, &valid, e, device](SasRec& model) {
-    return evaluate_sasrec(model, ds, valid, e, device, 0, 0)["ndcg@10"].get<double>();
+    return evaluate_sasrec(model, ds, valid, e, device, 0, 0, /*coverage=*/false)["ndcg@10"].get<double>();
   };
 }
 

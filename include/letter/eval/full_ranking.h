@@ -34,6 +34,9 @@ struct FullRankingOptions {
   int64_t max_history = 50;                  ///< histories given to the encoder keep their last N items
   int64_t bootstrap = 0;                     ///< bootstrap resamples for 95% intervals (0 = off)
   uint64_t seed = 0;                         ///< bootstrap seed
+  /// Also report "coverage@10" and "popular10_share@10" of every user's top-10 list (as the
+  /// generative evaluation does), from one more sort per batch.
+  bool coverage = false;
 };
 
 /// Maps a batch of histories to query vectors: batch.items (B, H) int64 item ids,
@@ -57,7 +60,7 @@ torch::Tensor top_k_items(const torch::Tensor& scores, int64_t k);
 /// item_vectors (N, d) (on the evaluation device) against encode(history batch).
 torch::Tensor full_ranking_ranks(const Dataset& ds, const std::vector<Sample>& samples,
                                  const QueryEncoder& encode, const torch::Tensor& item_vectors,
-                                 const FullRankingOptions& options);
+                                 const FullRankingOptions& options, std::vector<std::vector<int64_t>>* top10 = nullptr);
 
 /// full_ranking_ranks + ranking_metrics: {"users", "recall@K", "ndcg@K", ["ci95"]}.
 nlohmann::json evaluate_full_ranking(const Dataset& ds, const std::vector<Sample>& samples,

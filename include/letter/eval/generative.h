@@ -54,17 +54,6 @@ struct RankOptions {
 Ranking rank_samples(rec::Recommender& model, const Dataset& ds, const std::vector<Sample>& samples,
                      int64_t max_history, const RankOptions& opt);
 
-/// Item popularity = interactions in the training part of every sequence (all items but
-/// the last two, which are the valid and test targets), (N,) int64.
-torch::Tensor train_popularity(const Dataset& ds);
-
-/// Catalog coverage of the top-k lists: distinct recommended items / N.
-double coverage_at(const std::vector<std::vector<rec::ScoredItem>>& top, int64_t k, int64_t num_items);
-/// Share of the items in the top-k lists that lie in the most popular `fraction` of the
-/// catalog (by `popularity`, ties by smaller item id); the paper's generation-bias view.
-double popular_share_at(const std::vector<std::vector<rec::ScoredItem>>& top, int64_t k,
-                        const torch::Tensor& popularity, double fraction = 0.1);
-
 /// Full evaluation on eval.split (valid | test | train): item-level Recall/NDCG at eval.ks
 /// with 95% bootstrap intervals (seeded by derive_seed(seed, "eval.bootstrap")), the
 /// tuple-level (LETTER) metrics, coverage@10, popular share@10, the popularity baseline,

@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "letter/data/dataset.h"
+
 namespace letter {
 
 /// 0-based rank of each target in full-ranking `scores`.
@@ -27,5 +29,16 @@ torch::Tensor per_user_metrics(const torch::Tensor& ranks, const std::vector<int
 /// {"users": U, "recall@5": .., "ndcg@5": .., ..., "ci95": {"recall@5": [lo, hi], ...}}.
 nlohmann::json ranking_metrics(const torch::Tensor& ranks, const std::vector<int64_t>& ks,
                                int64_t bootstrap = 0, uint64_t seed = 0);
+
+/// Item popularity = interactions in the training part of every sequence (all items but
+/// the last two, which are the valid and test targets), (N,) int64.
+torch::Tensor train_popularity(const Dataset& ds);
+
+/// Catalog coverage of the top-k lists (item ids, best first): distinct recommended items / N.
+double coverage_at(const std::vector<std::vector<int64_t>>& top, int64_t k, int64_t num_items);
+/// Share of the items in the top-k lists that lie in the most popular `fraction` of the
+/// catalog (by `popularity`, ties by smaller item id); the paper's generation-bias view.
+double popular_share_at(const std::vector<std::vector<int64_t>>& top, int64_t k, const torch::Tensor& popularity,
+                        double fraction = 0.1);
 
 }  // namespace letter

@@ -19,10 +19,11 @@
 namespace letter {
 
 /// Full-ranking metrics of `model` on `samples` (histories cut to the model's max_len) at
-/// `ks`, with 95% bootstrap intervals when `bootstrap` > 0 (seeded by `seed`).
+/// `ks`, with 95% bootstrap intervals when `bootstrap` > 0 (seeded by `seed`), and with
+/// `coverage` coverage@10 and the popular-10% share of the top-10 lists.
 nlohmann::json evaluate_sasrec(SasRec& model, const Dataset& ds, const std::vector<Sample>& samples,
                                const EvalOptions& eval, const torch::Device& device, int64_t bootstrap,
-                               uint64_t seed);
+                               uint64_t seed, bool coverage = true);
 
 /// The validator train_sasrec early-stops on: NDCG@10 on `valid` (eval.batch_size and
 /// eval.exclude_history apply; no bootstrap). Holds references to ds and valid.
