@@ -42,6 +42,20 @@ void add_common_options(CLI::App* sub, CommonOptions& c) {
   sub->add_flag("--resume", c.resume, "Continue from the last checkpoint in RUN_DIR");
 }
 
+void Shortcuts::add(CLI::App* sub, const std::string& flag, const std::string& key, const std::string& help,
+                    const std::string& type) {
+  auto value = std::make_shared<std::string>();
+  sub->add_option(flag, *value, help + " (= " + key + ")")->type_name(type);
+  values_.emplace_back(key, value);
+}
+
+std::vector<std::string> Shortcuts::sets() const {
+  std::vector<std::string> out;
+  for (const auto& [key, value] : values_)
+    if (!value->empty()) out.push_back(key + "=" + *value);
+  return out;
+}
+
 RunEnv run_env(const RunContext& ctx) {
   RunEnv env;
   env.device = ctx.device;

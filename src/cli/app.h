@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -36,6 +37,22 @@ struct RunContext {
   std::string out;                     ///< run directory ("" when not given)
   bool resume = false;
   bool quiet = false;
+};
+
+/// Shortcut flags of a subcommand, declared once each: a flag (or positional argument) sets
+/// one config key exactly as `--set key=value` would, so the resolved config records it and
+/// the config's own checks (choices, ranges, "did you mean") apply.
+class Shortcuts {
+ public:
+  /// Adds `flag` ("--method", or a positional name without dashes) for `key`
+  /// ("tokenizer.method"); `type` names the value in --help.
+  void add(CLI::App* sub, const std::string& flag, const std::string& key, const std::string& help,
+           const std::string& type = "VALUE");
+  /// "key=value" for every shortcut given on the command line, in declaration order.
+  std::vector<std::string> sets() const;
+
+ private:
+  std::vector<std::pair<std::string, std::shared_ptr<std::string>>> values_;
 };
 
 /// The library's view of a run: device, seed, run directory, resume flag, resolved config.

@@ -11,60 +11,32 @@
 namespace letter::cli {
 
 void register_embed(CLI::App& app, CommonOptions& common) {
-  // Shortcut flags; each becomes a --set of the embed section (so config.json records it).
-  struct Args {
-    std::string path, encoder, model, from_npy, missing_text, pooling, fields;
-    int64_t max_length = -1, batch_size = -1, dim = -1;
-  };
-  auto a = std::make_shared<Args>();
   auto* sub = app.add_subcommand(
       "embed",
       "Item text -> semantic embeddings: RUN_DIR/items.emb.npy (N x D float32, row i = item i) "
       "and items.emb.json");
-  sub->add_option("path", a->path, "Dataset folder or interaction file (default: config data.path)")
-      ->type_name("PATH");
-  sub->add_option("--encoder", a->encoder,
-                  "hf = BERT-family Hugging Face folder (default) | tfidf = TF-IDF + SVD")
-      ->type_name("hf|tfidf");
-  sub->add_option("--model", a->model,
-                  "Hugging Face model folder (config.json, vocab.txt, model.safetensors); default: "
-                  "installed all-MiniLM-L6-v2 ($LETTER_MINILM_DIR, .deps/python)")
-      ->type_name("DIR");
-  sub->add_option("--from-npy", a->from_npy,
-                  "Import N x D embeddings made elsewhere instead of encoding (checked: rows, "
-                  "dtype, NaN)")
-      ->type_name("FILE");
-  sub->add_option("--missing-text", a->missing_text,
-                  "Items without text: error (default) | zero (zero vector)")
-      ->type_name("error|zero");
-  sub->add_option("--fields", a->fields, "Item text fields, comma-separated (default: "
-                                         "title,brand,categories,description)")
-      ->type_name("LIST");
-  sub->add_option("--pooling", a->pooling, "mean (default) | cls")->type_name("mean|cls");
-  sub->add_option("--max-length", a->max_length, "Max tokens per text (default 256)")->type_name("N");
-  sub->add_option("--batch-size", a->batch_size, "Texts per forward pass (default 64)")->type_name("N");
-  sub->add_option("--dim", a->dim, "tfidf: output dimensions (default 384)")->type_name("D");
+  auto sc = std::make_shared<Shortcuts>();
+  sc->add(sub, "path", "data.path", "Dataset folder or interaction file (default: config data.path)", "PATH");
+  sc->add(sub, "--encoder", "embed.encoder", "hf = BERT-family Hugging Face folder (default) | tfidf = TF-IDF + SVD",
+          "hf|tfidf");
+  sc->add(sub, "--model", "embed.model",
+          "Hugging Face model folder (config.json, vocab.txt, model.safetensors); default: installed "
+          "all-MiniLM-L6-v2 ($LETTER_MINILM_DIR, .deps/python)",
+          "DIR");
+  sc->add(sub, "--from-npy", "embed.from_npy",
+          "Import N x D embeddings made elsewhere instead of encoding (checked: rows, dtype, NaN)", "FILE");
+  sc->add(sub, "--missing-text", "embed.missing_text", "Items without text: error (default) | zero (zero vector)",
+          "error|zero");
+  sc->add(sub, "--fields", "embed.fields",
+          "Item text fields, comma-separated (default: title,brand,categories,description)", "LIST");
+  sc->add(sub, "--pooling", "embed.pooling", "mean (default) | cls", "mean|cls");
+  sc->add(sub, "--max-length", "embed.max_length", "Max tokens per text (default 256)", "N");
+  sc->add(sub, "--batch-size", "embed.batch_size", "Texts per forward pass (default 64)", "N");
+  sc->add(sub, "--dim", "embed.dim", "tfidf: output dimensions (default 384)", "D");
   add_common_options(sub, common);
-  sub->callback([&common, a] {
+  sub->callback([&common, sc] {
     LETTER_USAGE_CHECK(!common.out.empty(), "embed needs --out RUN_DIR (items.emb.npy goes there)");
-    std::vector<std::string> sets;
-    auto str = [&](const std::string& key, const std::string& v) {
-      if (!v.empty()) sets.push_back(key + "=" + v);
-    };
-    auto num = [&](const std::string& key, int64_t v) {
-      if (v >= 0) sets.push_back(key + "=" + std::to_string(v));
-    };
-    str("data.path", a->path);
-    str("embed.encoder", a->encoder);
-    str("embed.model", a->model);
-    str("embed.from_npy", a->from_npy);
-    str("embed.missing_text", a->missing_text);
-    str("embed.fields", a->fields);
-    str("embed.pooling", a->pooling);
-    num("embed.max_length", a->max_length);
-    num("embed.batch_size", a->batch_size);
-    num("embed.dim", a->dim);
-    RunContext ctx = make_context(common, sets);
+    RunContext ctx = make_context(common, sc->sets());
     Dataset ds = load_dataset(ctx.config.data);
     const auto& opt = ctx.config.embed;
     embed::EmbedResult r =

@@ -20,26 +20,18 @@ void register_train_recommender(CLI::App& app, CommonOptions& common) {
       "train-recommender",
       "Train the generative recommender on item codes (recommender.codes: index.json or codes.npy; "
       "default RUN_DIR/codes.json); writes RUN_DIR/recommender.pt");
-  struct Args {
-    std::string preset, arch, codes;
-  };
-  auto a = std::make_shared<Args>();
-  sub->add_option("--preset", a->preset,
-                  "Schedule preset (= recommender.preset; --set still wins): quick = decoder-only model, all "
-                  "positions per pass, lr 2e-3, 25 epochs of batches of 256 (converges on a CPU in about an hour); "
-                  "paper = LETTER-TIGER's T5 schedule (lr 5e-4, batch 1024, 200 epochs)")
-      ->check(CLI::IsMember({"quick", "paper"}));
-  sub->add_option("--arch", a->arch, "t5 | causal_t5 | decoder (= recommender.arch)")
-      ->check(CLI::IsMember({"t5", "causal_t5", "decoder"}));
-  sub->add_option("--codes", a->codes, "Item codes: index.json or codes.npy (= recommender.codes)")->type_name("FILE");
+  auto sc = std::make_shared<Shortcuts>();
+  sc->add(sub, "--preset", "recommender.preset",
+          "Schedule preset (--set still wins): quick = decoder-only model, all positions per pass, lr 2e-3, 25 "
+          "epochs of batches of 256 (converges on a CPU in about an hour); paper = LETTER-TIGER's T5 schedule "
+          "(lr 5e-4, batch 1024, 200 epochs)",
+          "quick|paper");
+  sc->add(sub, "--arch", "recommender.arch", "t5 | causal_t5 | decoder", "ARCH");
+  sc->add(sub, "--codes", "recommender.codes", "Item codes: index.json or codes.npy", "FILE");
   add_common_options(sub, common);
-  sub->callback([&common, a] {
+  sub->callback([&common, sc] {
     LETTER_USAGE_CHECK(!common.out.empty(), "train-recommender needs --out RUN_DIR for the model and checkpoints");
-    std::vector<std::string> shortcuts;
-    if (!a->preset.empty()) shortcuts.push_back("recommender.preset=" + a->preset);
-    if (!a->arch.empty()) shortcuts.push_back("recommender.arch=" + a->arch);
-    if (!a->codes.empty()) shortcuts.push_back("recommender.codes=" + a->codes);
-    RunContext ctx = make_context(common, shortcuts, /*write_config=*/!common.resume);
+    RunContext ctx = make_context(common, sc->sets(), /*write_config=*/!common.resume);
     Timer timer;
     Dataset ds = load_dataset(ctx.config.data);
     const std::string codes_path =

@@ -12,38 +12,22 @@
 
 namespace letter::cli {
 
-namespace {
-
-struct TokenizerArgs {
-  std::string method, preset, embeddings, cf;
-};
-
-}  // namespace
-
 void register_train_tokenizer(CLI::App& app, CommonOptions& common) {
-  auto a = std::make_shared<TokenizerArgs>();
   auto* sub = app.add_subcommand(
       "train-tokenizer",
       "Train the RQ-VAE tokenizer (LETTER/TIGER) or residual k-means; write collision-free item "
       "codes (codes.json, codes.npy), tokenizer.pt, stats.json and code_freq.svg to --out");
-  sub->add_option("--method", a->method, "letter (default) | tiger | rkmeans (= tokenizer.method)")
-      ->check(CLI::IsMember({"letter", "tiger", "rkmeans"}));
-  sub->add_option("--preset", a->preset,
-                  "Schedule preset (= tokenizer.preset; overrides the config file's schedule, "
-                  "--set still wins): quick = 1,000 epochs, 20 warm-up, lr 6e-3, cosine (tiger: "
-                  "800 epochs at lr 4e-3); paper = 10,000 epochs at constant lr 1e-3")
-      ->check(CLI::IsMember({"quick", "paper"}));
-  sub->add_option("--embeddings", a->embeddings, "Item embeddings .npy (= tokenizer.embeddings)")
-      ->type_name("FILE");
-  sub->add_option("--cf", a->cf, "CF vectors .npy (= tokenizer.cf)")->type_name("FILE");
+  auto sc = std::make_shared<Shortcuts>();
+  sc->add(sub, "--method", "tokenizer.method", "letter (default) | tiger | rkmeans", "METHOD");
+  sc->add(sub, "--preset", "tokenizer.preset",
+          "Schedule preset, replacing the config file's schedule (--set still wins): quick = 1,000 epochs, 20 "
+          "warm-up, lr 6e-3, cosine (tiger: 800 epochs at lr 4e-3); paper = 10,000 epochs at constant lr 1e-3",
+          "quick|paper");
+  sc->add(sub, "--embeddings", "tokenizer.embeddings", "Item embeddings .npy", "FILE");
+  sc->add(sub, "--cf", "tokenizer.cf", "CF vectors .npy", "FILE");
   add_common_options(sub, common);
-  sub->callback([&common, a] {
-    std::vector<std::string> shortcuts;
-    if (!a->method.empty()) shortcuts.push_back("tokenizer.method=" + a->method);
-    if (!a->preset.empty()) shortcuts.push_back("tokenizer.preset=" + a->preset);
-    if (!a->embeddings.empty()) shortcuts.push_back("tokenizer.embeddings=" + a->embeddings);
-    if (!a->cf.empty()) shortcuts.push_back("tokenizer.cf=" + a->cf);
-    RunContext ctx = make_context(common, shortcuts);
+  sub->callback([&common, sc] {
+    RunContext ctx = make_context(common, sc->sets());
     const Config& cfg = ctx.config;
     quant::TokenizerRunEnv env;
     static_cast<RunEnv&>(env) = run_env(ctx);
