@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Unit tests of scripts/report.py and scripts/update_readme_results.py on fixture JSON.
+"""Unit tests of scripts/report.py, scripts/update_readme_results.py, scripts/tokenizer_runs.py
+and scripts/rec_runs.py on fixture JSON.
 
     python3 scripts/test_report.py        (or: python3 -m unittest scripts/test_report.py)
 
@@ -10,6 +11,8 @@ report's numbers, the "not run" rows, the paper columns, the coverage / popular-
 columns, Table 2 only with the ablation stages, Table 4 as fraction and count, and that every
 SVG is well-formed with titles, axis labels, tick labels and legends. ReproduceDryRunTest runs
 scripts/reproduce.sh --dry-run against a stub letter binary (no training, no build needed).
+RecRunsTest compares a finished train-recommender folder (train_summary.json, config.json,
+metrics.json) with a killed one (train.log and config.json only).
 """
 import io
 import json
@@ -23,6 +26,7 @@ import xml.etree.ElementTree as ET
 from contextlib import redirect_stdout
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rec_runs  # noqa: E402
 import report  # noqa: E402
 import tokenizer_runs  # noqa: E402
 import update_readme_results as urr  # noqa: E402
@@ -384,6 +388,181 @@ class TokenizerRunsTest(unittest.TestCase):
         with self.assertRaises(SystemExit) as e:
             self.run_main(self.tmp.name)
         self.assertIn("neither stats.json nor history.json", str(e.exception))
+        with self.assertRaises(SystemExit) as e:
+            self.run_main(os.path.join(self.tmp.name, "missing"))
+        self.assertIn("is not a folder", str(e.exception))
+
+
+class RecRunsTest(unittest.TestCase):
+    # The killed run's log, as `letter train-recommender` writes it (spdlog with and without the
+    # timestamp prefix): epoch 2 has no validation; progress, cf and tokenizer lines are not epochs.
+    LOG = [
+        "[info] loaded Instruments (letter): 24772 users, 9922 items, 206153 interactions",
+        "[info] train-recommender: arch decoder, 131837 train samples in 25530 windows (527 batches of ~256), "
+        "2000 validation users, 12 epochs, 127 warm-up steps, tau 0.7, softmax level, 2878272 parameters, device cpu",
+        "[info] epoch 1 6504/131837 samples (5%) 599.1 samples/s eta=209s",
+        "[2026-12-06 07:34:21.591] [info] epoch=1/12 step=527 loss=3.4031 lr=1.980e-03 samples/s=471 "
+        "gflop/s=64.82 train_s=280.0 valid_recall@10=0.0855 valid_ndcg@10=0.0499 eval_s=20.0 best_epoch=1",
+        "[info] cf epoch=3 loss=0.50000 valid_ndcg@10=0.9 best=0.9@3 positions/s=10",
+        "[info] epoch=7 loss=0.1 recon=0.1 quant=0.1 cf=0.1 div=0.1 lr=1e-3 s/epoch=1.0",
+        "[info] epoch=2/12 step=1054 loss=2.7730 lr=1.892e-03 samples/s=540 gflop/s=74.18 train_s=240.0",
+        "[2026-12-06 07:54:00.000] [info] epoch=3/12 step=1581 loss=2.5359 lr=1.741e-03 samples/s=496 "
+        "gflop/s=68.12 train_s=265.0 valid_recall@10=0.0995 valid_ndcg@10=0.0603 eval_s=35.0 best_epoch=3",
+        "[info] epoch 4 256/131837 samples (0%) 365.9 samples/s eta=360s",
+    ]
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.done = os.path.join(self.tmp.name, "beauty-t5")
+        write(os.path.join(self.done, "config.json"), {
+            "data": {"name": "Beauty", "path": "../shared/data/Beauty"},
+            "recommender": {"arch": "t5", "encoder_layers": 2, "decoder_layers": 3, "d_model": 64, "lr": 0.0005,
+                            "batch_size": 1024, "dropout": 0.1, "epochs": 5, "tau": 0.7, "preset": ""}})
+        # training + validation seconds: 90, 120 (no validation), 120 (best), 120 -> 1.5, 3.5, 5.5, 7.5 min
+        write(os.path.join(self.done, "train_summary.json"), {
+            "best_epoch": 3, "best_valid_ndcg@10": 0.0312, "best_valid": {"recall@10": 0.0601, "ndcg@10": 0.0312},
+            "stopped_early": True, "interrupted": False, "train_samples": 1000, "valid_users": 200,
+            "wall_seconds": 460.0,
+            "epochs": [
+                {"epoch": 1, "steps": 10, "loss": 5.0, "lr": 1e-3, "seconds": 60.0, "evaluated": True,
+                 "valid_recall@10": 0.0400, "valid_ndcg@10": 0.0200, "eval_seconds": 30.0, "improved": True},
+                {"epoch": 2, "steps": 20, "loss": 4.0, "lr": 1e-3, "seconds": 120.0, "evaluated": False},
+                {"epoch": 3, "steps": 30, "loss": 3.5, "lr": 1e-3, "seconds": 90.0, "evaluated": True,
+                 "valid_recall@10": 0.0601, "valid_ndcg@10": 0.0312, "eval_seconds": 30.0, "improved": True},
+                {"epoch": 4, "steps": 40, "loss": 3.4, "lr": 1e-3, "seconds": 60.0, "evaluated": True,
+                 "valid_recall@10": 0.0550, "valid_ndcg@10": 0.0300, "eval_seconds": 60.0, "improved": False}]})
+        write(os.path.join(self.done, "metrics.json"), {
+            "split": "test", "dataset": "Beauty", "users": 22363, "coverage@10": 0.1557, "popular10_share@10": 0.9272,
+            "metrics": {"recall@10": 0.0590, "ndcg@10": 0.0328, "recall@5": 0.04, "ndcg@5": 0.03,
+                        "ci95": {"recall@10": [0.0557, 0.0621], "ndcg@10": [0.0307, 0.0346]}}})
+        self.killed = os.path.join(self.tmp.name, "instr-decoder")
+        write(os.path.join(self.killed, "config.json"), {
+            "data": {"path": "../shared/data/Instruments"},
+            "recommender": {"arch": "decoder", "encoder_layers": 4, "decoder_layers": 4, "d_model": 128,
+                            "lr": 0.002, "batch_size": 256, "dropout": 0.2, "epochs": 12}})
+        with open(os.path.join(self.killed, "train.log"), "w") as f:
+            f.write("\n".join(self.LOG) + "\n")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def run_main(self, *args):
+        out = io.StringIO()
+        with redirect_stdout(out):
+            rec_runs.main(list(args))
+        return out.getvalue().splitlines()
+
+    @staticmethod
+    def cells(line):
+        return [c.strip() for c in line.strip().strip("|").split("|")]
+
+    def test_table_rows(self):
+        lines = self.run_main(self.done, self.killed)
+        header = self.cells(lines[0])
+        self.assertEqual(header[0], "run")
+        self.assertEqual(len(header), len(rec_runs.HEADER))
+        done, killed = self.cells(lines[2]), self.cells(lines[3])
+        self.assertEqual(done, ["beauty-t5", "Beauty", "t5", "2+3", "64", "0.0005", "1024", "0.1",
+                                "4 / 5 (early stop)", "3", "0.0601", "0.0312", "5.5", "7.5",
+                                "0.0590 [0.0557, 0.0621]", "0.0328 [0.0307, 0.0346]", "0.1557", "0.9272"])
+        # from train.log: dataset from data.path, decoder layers only, no test metrics
+        self.assertEqual(killed, ["instr-decoder", "Instruments", "decoder", "4", "128", "0.002", "256", "0.2",
+                                  "3 / 12", "3", "0.0995", "0.0603", "14.0", "14.0", "—", "—", "—", "—"])
+        notes = [ln for ln in lines if ln.startswith("- ")]
+        self.assertEqual(len(notes), 1)
+        self.assertIn("instr-decoder: no train_summary.json", notes[0])
+        self.assertIn("read from train.log, 3 epochs logged", notes[0])
+
+    def test_minutes_to_best(self):
+        eps = rec_runs.RecRun(self.done).epochs
+        self.assertAlmostEqual(rec_runs.minutes_to(eps, 3), 5.5)  # (60+30 + 120 + 90+30) / 60
+        self.assertAlmostEqual(rec_runs.minutes_to(eps, 1), 1.5)
+        self.assertIsNone(rec_runs.minutes_to(eps, 9))
+        self.assertIsNone(rec_runs.minutes_to(eps, None))
+        self.assertEqual([round(m, 2) for _, m, _ in rec_runs.timeline(eps)], [1.5, 3.5, 5.5, 7.5])
+
+    def test_train_log_parser(self):
+        s = rec_runs.parse_train_log(self.LOG)
+        self.assertEqual([e["epoch"] for e in s["epochs"]], [1, 2, 3])  # cf / tokenizer lines ignored
+        self.assertEqual((s["best_epoch"], s["planned"], s["stopped_early"], s["finished"]), (3, 12, False, False))
+        e1, e2, e3 = s["epochs"]
+        self.assertEqual(e1, {"epoch": 1, "evaluated": True, "steps": 527, "loss": 3.4031, "lr": 1.98e-3,
+                              "samples_per_s": 471.0, "gflops": 64.82, "seconds": 280.0, "valid_recall@10": 0.0855,
+                              "valid_ndcg@10": 0.0499, "eval_seconds": 20.0})
+        self.assertFalse(e2["evaluated"])
+        self.assertEqual(e2["seconds"], 240.0)
+        self.assertNotIn("valid_ndcg@10", e2)
+        self.assertNotIn("eval_seconds", e2)
+        self.assertEqual((e3["valid_ndcg@10"], e3["eval_seconds"]), (0.0603, 35.0))
+        # minutes to best from the log: (280+20 + 240 + 265+35) / 60 = 14.0
+        self.assertAlmostEqual(rec_runs.minutes_to(s["epochs"], s["best_epoch"]), 14.0)
+        # an appended log: a resume keeps epochs up to its checkpoint, a fresh start drops them all
+        resumed = self.LOG + ["[info] resuming runs/x after epoch 2 (step 1054, best valid ndcg@10 0.0499 at "
+                              "epoch 1)", self.LOG[1],
+                              "[info] epoch=3/12 step=1581 loss=2.5 lr=1.7e-03 samples/s=500 gflop/s=68 "
+                              "train_s=100.0 valid_recall@10=0.1 valid_ndcg@10=0.07 eval_s=5.0 best_epoch=3",
+                              "[info] early stop: no validation NDCG@10 improvement in 6 evaluations; best epoch 3"]
+        s = rec_runs.parse_train_log(resumed)
+        self.assertEqual([e["epoch"] for e in s["epochs"]], [1, 2, 3])
+        self.assertEqual((s["epochs"][2]["seconds"], s["stopped_early"]), (100.0, True))
+        s = rec_runs.parse_train_log(self.LOG + [self.LOG[1], self.LOG[6]])
+        self.assertEqual([e["epoch"] for e in s["epochs"]], [2])
+        self.assertIsNone(s["best_epoch"])  # no evaluation since the fresh start
+
+    def test_history(self):
+        lines = self.run_main(self.done, self.killed, "--history")
+        hist = [self.cells(ln) for ln in lines if ln.startswith(("| beauty-t5 | ", "| instr-decoder | "))]
+        hist = [h for h in hist if len(h) == 6]  # the history table, not the summary rows
+        self.assertEqual([h[:3] for h in hist], [["beauty-t5", "1", "1.5"], ["beauty-t5", "3", "5.5"],
+                                                 ["beauty-t5", "4", "7.5"], ["instr-decoder", "1", "5.0"],
+                                                 ["instr-decoder", "3", "14.0"]])  # evaluations only
+        self.assertEqual(hist[1][3:], ["0.0601", "0.0312", "best"])
+        self.assertEqual(hist[2][5], "")
+        self.assertNotIn("| run | epoch | minutes |", "\n".join(self.run_main(self.done)))
+
+    def test_svg_lines_and_legend(self):
+        svg = os.path.join(self.tmp.name, "cmp.svg")
+        lines = self.run_main(self.done, self.killed, "--svg", svg)
+        self.assertEqual(lines[-1], f"wrote {svg}")
+        root = ET.parse(svg).getroot()
+        texts = [t.text or "" for t in root.iter(SVG + "text")]
+        for name in ("beauty-t5", "instr-decoder", "cumulative minutes (training + validation)",
+                     "validation NDCG@10 (beam search)"):
+            self.assertIn(name, texts)
+        self.assertTrue(any("Beauty, Instruments" in t for t in texts))
+        pls = list(root.iter(SVG + "polyline"))
+        self.assertEqual(len(pls), 2)  # one line per run
+        self.assertEqual([len(p.get("points").split()) for p in pls], [3, 2])  # one point per evaluation
+        self.assertNotEqual(pls[0].get("stroke"), pls[1].get("stroke"))
+        # --x epoch --metric recall: x = epoch numbers, y = Recall@10
+        self.run_main(self.done, self.killed, "--svg", svg, "--x", "epoch", "--metric", "recall")
+        root = ET.parse(svg).getroot()
+        texts = [t.text or "" for t in root.iter(SVG + "text")]
+        self.assertIn("epoch", texts)
+        self.assertIn("validation Recall@10 (beam search)", texts)
+        self.assertEqual(len(list(root.iter(SVG + "polyline"))), 2)
+
+    def test_run_without_evaluation_and_interrupted(self):
+        fresh = os.path.join(self.tmp.name, "fresh")
+        os.makedirs(fresh)
+        with open(os.path.join(fresh, "train.log"), "w") as f:
+            f.write("\n".join(self.LOG[:3]) + "\n")
+        s = rec_runs.RecRun(self.done).summary
+        s["interrupted"] = True
+        write(os.path.join(self.done, "train_summary.json"), s)
+        svg = os.path.join(self.tmp.name, "cmp.svg")
+        lines = self.run_main(self.done, fresh, "--svg", svg)
+        row = self.cells(lines[3])
+        self.assertEqual(row[:4], ["fresh", "—", "—", "—"])  # no config.json
+        self.assertEqual(row[8:14], ["0 / 12", "—", "—", "—", "—", "—"])  # planned epochs from the log
+        self.assertIn("- beauty-t5: interrupted", "\n".join(lines))
+        self.assertIn("not drawn: fresh", lines[-1])
+        self.assertEqual(len(list(ET.parse(svg).getroot().iter(SVG + "polyline"))), 1)
+
+    def test_not_a_run(self):
+        with self.assertRaises(SystemExit) as e:
+            self.run_main(self.tmp.name)
+        self.assertIn("neither train_summary.json nor train.log", str(e.exception))
         with self.assertRaises(SystemExit) as e:
             self.run_main(os.path.join(self.tmp.name, "missing"))
         self.assertIn("is not a folder", str(e.exception))
