@@ -10,6 +10,7 @@
 #include "letter/common/bench.h"
 #include "letter/common/checkpoint.h"
 #include "letter/common/options.h"
+#include "letter/common/svg.h"
 #include "letter/common/error.h"
 #include "letter/common/fs.h"
 #include "letter/common/runtime.h"
@@ -356,4 +357,18 @@ TEST(Compat, AutocastRunsProductsInBfloat16AndRestores) {
   }
   EXPECT_EQ(torch::mm(a, b).scalar_type(), torch::kFloat32) << "autocast must end with its scope";
   EXPECT_TRUE(compat::fast_bf16(torch::Device(torch::kCUDA, 0)));
+}
+
+TEST(Svg, LineChartHasOneLinePerSeriesLegendAndWholeEpochTicks) {
+  svg::Series a{"valid Recall@10", {1, 2}, {0.1, 0.2}}, b{"valid <NDCG>@10", {1, 2}, {0.05, 0.07}};
+  const std::string s = svg::line_chart("Validation curve", "2 epochs", "epoch", "metric", {a, b});
+  EXPECT_NE(s.find("<svg"), std::string::npos);
+  size_t lines = 0;
+  for (size_t p = s.find("<polyline"); p != std::string::npos; p = s.find("<polyline", p + 1)) ++lines;
+  EXPECT_EQ(lines, 2u);
+  EXPECT_NE(s.find("valid Recall@10"), std::string::npos);
+  EXPECT_NE(s.find("valid &lt;NDCG&gt;@10"), std::string::npos);  // escaped
+  EXPECT_EQ(s.find(">1.5<"), std::string::npos) << "epochs get whole-number ticks";
+  EXPECT_NE(s.find(">2<"), std::string::npos);
+  EXPECT_NE(s.find(">0.20<"), std::string::npos) << s;  // y ticks 0.00, 0.05, ..., 0.20
 }

@@ -107,7 +107,12 @@ std::string line_chart(const std::string& title, const std::string& subtitle, co
       yhi = std::max(yhi, se.y[i]);
     }
   if (!std::isfinite(xlo)) xlo = 0, xhi = 1, yhi = 1;
-  const Range xr = nice_range(xlo, xhi, 8), yr = nice_range(ylo, yhi, 6);
+  bool integral = true;  // epochs, counts: whole-number ticks
+  for (const auto& se : series)
+    for (double v : se.x) integral = integral && v == std::floor(v);
+  Range xr = nice_range(xlo, xhi, 8);
+  if (integral && xr.step < 1) xr = {std::floor(xlo), std::max(std::ceil(xhi), std::floor(xlo) + 1), 1.0};
+  const Range yr = nice_range(ylo, yhi, 6);
   std::ostringstream s;
   frame(s, title, subtitle, x_label, y_label, xr, yr);
   auto px = [&](double v) { return kLeft + kPw * (v - xr.lo) / (xr.hi - xr.lo); };

@@ -74,9 +74,11 @@ std::string validation_curve_svg(const std::vector<EpochStats>& history, const R
     ndcg.x.push_back(static_cast<double>(e.epoch));
     ndcg.y.push_back(e.valid_ndcg10);
   }
-  const std::string subtitle = fmt::format(
-      "arch {}, {}+{} layers, d_model {}, lr {}, batch {}, dropout {}; {} epochs, {:.0f} s", enum_name(ro.arch),
-      ro.encoder_layers, ro.decoder_layers, ro.d_model, ro.lr, ro.batch_size, ro.dropout, history.size(), seconds);
+  const std::string layers = ro.arch == Arch::kDecoder ? std::to_string(ro.decoder_layers)
+                                                       : fmt::format("{}+{}", ro.encoder_layers, ro.decoder_layers);
+  const std::string subtitle =
+      fmt::format("arch {}, {} layers, d_model {}, lr {}, batch {}, dropout {}; {} epochs, {:.0f} s", enum_name(ro.arch),
+                  layers, ro.d_model, ro.lr, ro.batch_size, ro.dropout, history.size(), seconds);
   return svg::line_chart("Validation curve (" + dataset + ")", subtitle, "epoch", "metric", {recall, ndcg});
 }
 
