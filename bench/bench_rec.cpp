@@ -5,7 +5,7 @@
 //
 //   bench_rec [--data DIR] [--codes FILE] [--device cpu|cuda] [--threads N] [--steps N]
 //             [--batch B] [--users U] [--beam W] [--size paper|small] [--bf16 on|off]
-//             [--arch t5|causal_t5|decoder]
+//             [--arch t5|causal_t5|decoder] [--set KEY=VALUE[,KEY=VALUE...]]
 //
 // --bf16 on (default, as recommender.bf16) trains under bfloat16 autocast where the device
 // multiplies bfloat16 in hardware (CUDA; CPUs with AMX or AVX512-BF16); off = float32.
@@ -15,7 +15,8 @@
 // ("eval_bf16", as eval.bf16; float32 where the device has no fast bfloat16), with the share
 // of users whose top-10 item sets agree. The model is trained only --steps steps.
 // --size small = the CPU-budget model of scripts/run_recommender_cpu.sh (2+2 layers,
-// d_model 64, 4 x 16 heads, d_ff 256).
+// d_model 64, 4 x 16 heads, d_ff 256). --set overrides recommender options after --size, as
+// `--set recommender.KEY=VALUE` does for train-recommender (e.g. --set decoder_layers=6,d_model=256).
 //
 // Run from the repository root. Defaults: data/tiny with codes from its topics when --data is absent; the paper-size
 // model (4+4 layers, d_model 128, 6 x 64 heads, d_ff 1024); 20 training steps of 256
@@ -30,6 +31,7 @@
 
 #include "letter/common/bench.h"
 #include "letter/common/options.h"
+#include "letter/common/reflect.h"
 #include "letter/common/error.h"
 #include "letter/common/fs.h"
 #include "letter/common/runtime.h"
@@ -69,10 +71,10 @@ int main(int argc, char** argv) {
   auto a = parse_bench_args(argc, argv,
                             {{"--data", "data/tiny"}, {"--codes", ""}, {"--device", "cpu"}, {"--threads", "0"},
                              {"--steps", "20"}, {"--batch", "256"}, {"--users", "512"}, {"--beam", "20"},
-                             {"--size", "paper"}, {"--bf16", "on"}, {"--arch", "t5"}},
+                             {"--size", "paper"}, {"--bf16", "on"}, {"--arch", "t5"}, {"--set", ""}},
                             "usage: bench_rec [--data DIR] [--codes FILE] [--device cpu|cuda] [--threads N] [--steps N]\n"
                             "                 [--batch B] [--users U] [--beam W] [--size paper|small] [--bf16 on|off]\n"
-                            "                 [--arch t5|causal_t5|decoder]\n");
+                            "                 [--arch t5|causal_t5|decoder] [--set KEY=VALUE[,KEY=VALUE...]]\n");
   try {
     setup_logging(true);
     const std::string data = a["--data"];
@@ -100,6 +102,12 @@ int main(int argc, char** argv) {
       ro.d_ff = 256;
     }
     ro.batch_size = batch;
+    for (std::string rest = a["--set"]; !rest.empty();) {
+      const auto comma = rest.find(',');
+      letter::set_option(ro, rest.substr(0, comma));
+      rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
+    }
+    letter::check_options(ro);
     ro.arch = parse_enum<rec::Arch>(a["--arch"], "--arch");
     const rec::Arch arch = ro.arch;
     LETTER_USAGE_CHECK(a["--bf16"] == "on" || a["--bf16"] == "off", "--bf16 must be on or off");
