@@ -895,7 +895,7 @@ TEST_F(SafetensorsTest, BadHeaderLengthIsRejected) {
 
 TEST_F(SafetensorsTest, MalformedJsonIsRejected) {
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {R"({"a":{"dtype":"U8")", "malformed .safetensors JSON header"},
+      {R"({"a":{"dtype":"U8")", ".safetensors JSON header: malformed JSON"},
       {R"([1, 2, 3])", "must be an object, got array"},
       {R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},)"
        R"("a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}})",
@@ -903,7 +903,7 @@ TEST_F(SafetensorsTest, MalformedJsonIsRejected) {
       {R"({"a":{"dtype":"U8","dtype":"U8","shape":[1],"data_offsets":[0,1]}})",
        "duplicate key 'dtype'"},
       {R"({"__metadata__":{"k":"1","k":"2"}})", "duplicate key 'k'"},
-      {"{\"a\xff\":1}", "malformed .safetensors JSON header"},
+      {"{\"a\xff\":1}", ".safetensors JSON header: malformed JSON"},
   };
   for (const auto& [json, needle] : cases) {
     SCOPED_TRACE(json);

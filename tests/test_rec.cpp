@@ -674,7 +674,7 @@ TEST(RecMetrics, BeamRanksEqualFullRankingOfBruteForceScores) {
   BeamResult br = beam_search(rec.net->generator(), rec.vocab, rec.table, b.input, b.mask, rec.search_options(64));
   auto scores = torch::full({static_cast<int64_t>(idx.size()), 30}, -INFINITY);
   for (size_t u = 0; u < idx.size(); ++u)
-    for (int64_t w = 0; w < 64; ++w) {
+    for (int64_t w = 0; w < br.tuples.size(1); ++w) {  // the beam is capped at the tuple count
       const int64_t t = br.tuples[u][w].item<int64_t>();
       if (t < 0) continue;
       for (int64_t i : rec.table.tuple_items(t)) scores[u][i] = br.scores[u][w];
@@ -717,7 +717,9 @@ TEST(RecAllPositions, WindowsHoldEveryTrainingTargetOnceWithItsHistory) {
       // The window's history is a suffix of the per-prefix history, and equal to it when
       // the user's training part fits one window.
       EXPECT_GE(it->second, s.pos - history_length(s, M));
-      if (m <= M + 1) EXPECT_EQ(it->second, s.pos - history_length(s, M));
+      if (m <= M + 1) {
+        EXPECT_EQ(it->second, s.pos - history_length(s, M));
+      }
     }
     TrainingSet t(ds, CodeVocab(random_codes(30, {3, 4}, 1)), Arch::kDecoder, M);
     EXPECT_EQ(t.targets(), static_cast<int64_t>(split.train.size()));

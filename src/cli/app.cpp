@@ -1,5 +1,6 @@
 #include "app.h"
 
+#include <filesystem>
 #include <iostream>
 
 #include <spdlog/spdlog.h>
@@ -16,6 +17,7 @@ namespace letter::cli {
 
 namespace {
 std::ostream* g_out = &std::cout;
+std::string g_created_out;  // the --out folder this run created, if any
 }
 
 std::ostream& out_stream() { return *g_out; }
@@ -97,6 +99,7 @@ RunContext make_context(const CommonOptions& c, const std::vector<std::string>& 
   ctx.quiet = c.quiet;
   LETTER_USAGE_CHECK(!c.resume || !c.out.empty(), "--resume needs --out RUN_DIR (the run to continue)");
   if (!ctx.out.empty() && write_config) {
+    if (!path_exists(ctx.out)) g_created_out = ctx.out;
     ensure_dir(ctx.out);
     write_json_atomic(join(ctx.out, "config.json"), ctx.config.to_json());
   }
@@ -127,7 +130,30 @@ void build_app(CLI::App& app, CommonOptions& common) {
   register_train_tokenizer(app, common);
 }
 
+int run_app(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+namespace {
+// A run that fails leaves no folder it created holding only its config.json behind.
+void remove_created_out() {
+  if (g_created_out.empty()) return;
+  std::error_code ec;
+  const std::filesystem::path dir(g_created_out);
+  g_created_out.clear();
+  if (!std::filesystem::is_directory(dir, ec)) return;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    if (e.path().filename() != "config.json") return;
+  std::filesystem::remove_all(dir, ec);
+}
+}  // namespace
+
 int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  const int rc = run_app(args, out, err);
+  if (rc != 0) remove_created_out();
+  g_created_out.clear();
+  return rc;
+}
+
+int run_app(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   g_out = &out;
   CLI::App app;
   CommonOptions common;

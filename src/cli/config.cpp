@@ -2,6 +2,7 @@
 
 #include "letter/common/error.h"
 #include "letter/common/fs.h"
+#include "letter/common/json.h"
 #include "letter/common/reflect.h"
 
 namespace letter {
@@ -14,13 +15,7 @@ Config Config::from_json(const nlohmann::json& j, const std::string& source) {
 
 Config Config::load(const std::string& path) {
   std::string text = read_text_file(path, "config");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw UsageError(detail::concat(path, ": malformed JSON: ", e.what()));
-  }
-  return from_json(j, path);
+  return from_json(parse_json(text, path, /*usage=*/true), path);
 }
 
 nlohmann::json Config::to_json() const { return options_to_json(*this); }

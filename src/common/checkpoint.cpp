@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "letter/common/error.h"
+#include "letter/common/json.h"
 #include "letter/common/fs.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -29,12 +30,7 @@ CheckpointHeader parse_header(torch::serialize::InputArchive& in, const std::str
   c10::IValue v;
   LETTER_CHECK(in.try_read(kHeaderKey, v) && v.isString(), "checkpoint ", path,
                " has no letter header: it was not written by letter");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(v.toStringRef());
-  } catch (const nlohmann::json::exception& e) {
-    LETTER_FAIL("checkpoint ", path, " has a corrupt header: ", e.what());
-  }
+  const nlohmann::json j = parse_json(v.toStringRef(), "checkpoint " + path + " header");
   CheckpointHeader h;
   h.format = j.value("format", "");
   h.version = j.value("version", int64_t{0});
@@ -104,6 +100,11 @@ CheckpointHeader load_checkpoint(const std::string& path, torch::nn::Module& mod
   };
   for (const auto& p : model.named_parameters(true)) check(p.key(), p.value());
   for (const auto& b : model.named_buffers(true)) check(b.key(), b.value());
+  // Buffers may hold infinities on purpose (masks); parameters never do.
+  for (const auto& p : model.named_parameters(true))
+    LETTER_CHECK(!p.value().is_floating_point() || torch::isfinite(p.value()).all().item<bool>(), "checkpoint ", path,
+                 ": parameter ", p.key(), " holds NaN or infinite values (a corrupt file, or a run that had "
+                 "diverged when it was saved)");
   if (restore_rng) {
     torch::Tensor rng;
     if (in.try_read(kRngKey, rng)) {

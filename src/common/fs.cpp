@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "letter/common/error.h"
+#include "letter/common/json.h"
 
 namespace fs = std::filesystem;
 
@@ -70,12 +71,7 @@ void write_json_atomic(const std::string& path, const nlohmann::json& j, int ind
 }
 
 nlohmann::json read_json_file(const std::string& path, const std::string& what) {
-  std::string text = read_text_file(path, what);
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    LETTER_FAIL(path, ": malformed JSON (", what, "): ", e.what());
-  }
+  return parse_json(read_text_file(path, what), detail::concat(path, " (", what, ")"));
 }
 
 std::string join(const std::string& dir, const std::string& name) {

@@ -1,6 +1,7 @@
 // The non-template half of common/reflect.h: scalar conversions, --set parsing, checks,
 // and the error messages with their "did you mean" suggestions.
 #include "letter/common/reflect.h"
+#include "letter/common/json.h"
 
 #include <cmath>
 #include <sstream>
@@ -22,7 +23,14 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 }
 
 std::string nearest(const std::string& key, const std::vector<std::string>& candidates) {
+  // A candidate that the key extends at a word boundary ("eval.beam" for "eval.beam_size")
+  // is what the user meant more often than the closest spelling ("eval.batch_size").
   std::string best;
+  for (const auto& c : candidates)
+    if (c.size() < key.size() && key.compare(0, c.size(), c) == 0 && key[c.size()] == '_' &&
+        c.size() > best.size())
+      best = c;
+  if (!best.empty()) return best;
   size_t best_d = std::string::npos;
   for (const auto& c : candidates) {
     size_t d = edit_distance(key, c);
@@ -40,11 +48,7 @@ std::string join_path(const std::string& prefix, const std::string& name) {
   return prefix.empty() ? name : prefix + "." + name;
 }
 
-std::string short_json(const json& j) {
-  std::string s = j.dump();
-  if (s.size() > 60) s = s.substr(0, 57) + "...";
-  return s;
-}
+std::string short_json(const json& j) { return json_excerpt(j); }
 
 void read_value(const json& j, bool& out, const std::string& where) {
   LETTER_USAGE_CHECK(j.is_boolean(), where, ": expected true or false, got ", short_json(j));
@@ -78,6 +82,7 @@ void read_value(const json& j, std::string& out, const std::string& where) {
 
 namespace {
 json parse_set_value_json(const std::string& s) {
+  check_json_depth(s, "--set value", /*usage=*/true);
   try {
     return json::parse(s);
   } catch (const json::exception&) {
@@ -107,8 +112,10 @@ std::vector<std::string> split_set_list(const std::string& s, const std::string&
   *json_list = false;
   if (s.empty()) return {};
   if (s.front() == '[') {
+    check_json_depth(s, where, /*usage=*/true);
     try {
-      (void)json::parse(s);
+      const json parsed = json::parse(s);
+      (void)parsed;
     } catch (const json::exception&) {
       throw UsageError(concat(where, ": cannot parse list '", s, "'"));
     }

@@ -6,6 +6,7 @@
 
 #include "letter/common/error.h"
 #include "letter/common/fs.h"
+#include "letter/common/json.h"
 #include "letter/io/npy.h"
 
 namespace letter {
@@ -55,6 +56,20 @@ std::pair<int64_t, int64_t> parse_code_token(const std::string& token, const std
   return {token[1] - 'a', code};
 }
 
+namespace {
+// level_sizes = max code + 1 per level, refusing codebooks beyond kMaxCodebookSize.
+void set_level_sizes(ItemCodes& c, const std::string& path) {
+  LETTER_CHECK(c.levels() <= kMaxCodeLevels, path, ": codes have ", c.levels(), " levels; at most ",
+               kMaxCodeLevels, " are supported");
+  auto mx = std::get<0>(c.codes.max(0)).add(1).contiguous();
+  c.level_sizes.assign(mx.data_ptr<int64_t>(), mx.data_ptr<int64_t>() + mx.numel());
+  for (size_t l = 0; l < c.level_sizes.size(); ++l)
+    LETTER_CHECK(c.level_sizes[l] <= kMaxCodebookSize, path, ": level ", l + 1, " uses code ",
+                 c.level_sizes[l] - 1, "; codebooks of at most ", kMaxCodebookSize,
+                 " codes are supported (a typo in a code token?)");
+}
+}  // namespace
+
 ItemCodes read_index_json(const std::string& path, const Dataset& ds) {
   nlohmann::json j = read_json_file(path, "codes");
   LETTER_CHECK(j.is_object(), path, ": expected {item: [\"<a_1>\", ...]}, got ", j.type_name());
@@ -77,7 +92,7 @@ ItemCodes read_index_json(const std::string& path, const Dataset& ds) {
     LETTER_CHECK(static_cast<int64_t>(toks.size()) == levels, path, ": item '", it.key(), "' has ",
                  toks.size(), " codes, other items have ", levels);
     for (int64_t l = 0; l < levels; ++l) {
-      LETTER_CHECK(toks[l].is_string(), path, ": item '", it.key(), "': code ", toks[l].dump(),
+      LETTER_CHECK(toks[l].is_string(), path, ": item '", it.key(), "': code ", json_excerpt(toks[l]),
                    " is not a string token");
       auto [lev, code] = parse_code_token(toks[l].get<std::string>(), path + ": item '" + it.key() + "'");
       LETTER_CHECK(lev == l, path, ": item '", it.key(), "': token ", toks[l].get<std::string>(),
@@ -91,8 +106,7 @@ ItemCodes read_index_json(const std::string& path, const Dataset& ds) {
     LETTER_CHECK(have[i], path, ": item '", ds.item_ids[i], "' of dataset ", ds.name, " has no codes");
   ItemCodes out;
   out.codes = torch::from_blob(table.data(), {n, levels}, torch::kInt64).clone();
-  auto mx = std::get<0>(out.codes.max(0)).add(1).contiguous();
-  out.level_sizes.assign(mx.data_ptr<int64_t>(), mx.data_ptr<int64_t>() + levels);
+  set_level_sizes(out, path);
   return out;
 }
 
@@ -134,8 +148,7 @@ ItemCodes load_item_codes(const std::string& path, const Dataset& ds) {
     out.codes = t.to(torch::kInt64).contiguous();
     LETTER_CHECK(out.codes.min().item<int64_t>() >= 0, path, ": codes must be >= 0, found ",
                  out.codes.min().item<int64_t>());
-    auto mx = std::get<0>(out.codes.max(0)).add(1).contiguous();
-    out.level_sizes.assign(mx.data_ptr<int64_t>(), mx.data_ptr<int64_t>() + mx.numel());
+    set_level_sizes(out, path);
   } else {
     out = read_index_json(path, ds);
   }

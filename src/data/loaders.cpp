@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "letter/common/error.h"
+#include "letter/common/json.h"
 #include "letter/common/fs.h"
 #include "letter/data/dataset.h"
 
@@ -73,25 +74,32 @@ bool is_integer_string(const std::string& s) {
   return true;
 }
 
-std::string text_of(const ordered_json& v) {
+// The text of one item field: a string, null (no text) or a list of those (joined with
+// spaces, algorithms.md a.2; Amazon's category paths are nested lists). Numbers, booleans
+// and objects are refused: turning them into text silently would embed "12" or "true".
+std::string text_of(const ordered_json& v, const std::string& where) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_null()) return "";
-  if (v.is_array()) {  // lists are joined with spaces (algorithms.md a.2)
-    std::string out;
-    for (const auto& e : v) {
-      std::string t = text_of(e);
-      if (t.empty()) continue;
-      if (!out.empty()) out += ' ';
-      out += t;
-    }
-    return out;
+  LETTER_CHECK(v.is_array(), where, " must be a string, null or a list of strings, got ",
+               json_excerpt(v), " (", v.type_name(), ")");
+  std::string out;
+  for (const auto& e : v) {
+    std::string t = text_of(e, where);
+    if (t.empty()) continue;
+    if (!out.empty()) out += ' ';
+    out += t;
   }
-  return v.dump();
+  return out;
 }
 
 // Parses a JSON object file keeping key order and rejecting duplicate top-level keys.
 ordered_json parse_object_file(const std::string& path, const std::string& what) {
   std::string text = read_text_file(path, what);
+  if (what == "items") {
+    const int64_t replaced = replace_invalid_utf8(text);
+    if (replaced > 0)
+      spdlog::warn("{}: {} invalid UTF-8 byte sequences replaced by U+FFFD", path, replaced);
+  }
   std::unordered_set<std::string> seen;
   std::string duplicate;
   auto cb = [&](int depth, ordered_json::parse_event_t event, ordered_json& parsed) {
@@ -101,12 +109,7 @@ ordered_json parse_object_file(const std::string& path, const std::string& what)
     }
     return true;
   };
-  ordered_json j;
-  try {
-    j = ordered_json::parse(text, cb);
-  } catch (const ordered_json::parse_error& e) {
-    LETTER_FAIL(path, ": malformed JSON: ", e.what());
-  }
+  ordered_json j = parse_json<ordered_json>(text, path, false, cb);
   LETTER_CHECK(j.is_object(), path, ": expected a JSON object {id: ...}, got ",
                j.type_name());
   LETTER_CHECK(duplicate.empty(), path, ": key '", duplicate,
@@ -153,6 +156,7 @@ std::vector<std::string> split_line(const std::string& line, char delim) {
 
 std::vector<std::string> read_lines(const std::string& path, const std::string& what) {
   std::string text = read_text_file(path, what);
+  if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);  // a UTF-8 byte-order mark (Excel writes one)
   std::vector<std::string> lines;
   std::stringstream ss(text);
   std::string line;
@@ -286,7 +290,7 @@ void load_letter(const std::string& dir, const std::string& name, const std::str
       } else if (v.is_string() && is_integer_string(v.get<std::string>())) {
         id = std::stoll(v.get<std::string>());
       } else {
-        LETTER_FAIL(inter_path, ": user '", uid, "': item ", v.dump(),
+        LETTER_FAIL(inter_path, ": user '", uid, "': item ", json_excerpt(v),
                     " is not an integer item id");
       }
       LETTER_CHECK(id >= 0, inter_path, ": user '", uid, "': negative item id ", id);
@@ -309,7 +313,8 @@ void load_letter(const std::string& dir, const std::string& name, const std::str
     ds.items.assign(n, ItemText{});
     for (auto it = item_json.begin(); it != item_json.end(); ++it) {
       ItemText t;
-      for (auto f = it.value().begin(); f != it.value().end(); ++f) t[f.key()] = text_of(f.value());
+      for (auto f = it.value().begin(); f != it.value().end(); ++f)
+        t[f.key()] = text_of(f.value(), detail::concat(item_path, ": item '", it.key(), "' field '", f.key(), "'"));
       ds.items[std::stoll(it.key())] = std::move(t);
     }
   }

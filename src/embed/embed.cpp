@@ -73,16 +73,20 @@ EmbedResult embed_items(const Dataset& ds, const EmbedOptions& opt, const torch:
                where, ds.has_text() ? "" : " (the dataset has no item text at all)",
                "; choose other fields with --set embed.fields=..., or bring embeddings made "
                "elsewhere with --from-npy FILE");
+  if (it.emptied_long > 0)
+    spdlog::warn("{} fields had >= 2000 characters and were dropped, as LETTER's preprocessing "
+                 "does (docs/algorithms.md a.2)", it.emptied_long);
+  const std::string long_note =
+      it.missing_long > 0 ? letter::detail::concat("; ", it.missing_long,
+                                           " of them only had fields of >= 2000 characters, which are dropped")
+                          : std::string();
   if (missing > 0) {
     LETTER_CHECK(opt.missing_text == MissingText::kZero, "dataset '", ds.name, "': ", missing, " of ", N,
-                 " items have no text in ", where, " (items ", list_items(ds, it.missing),
+                 " items have no text in ", where, " (items ", list_items(ds, it.missing), long_note,
                  "); use --missing-text zero to give them zero vectors, or choose other fields");
-    spdlog::warn("{} of {} items have no text in {} (items {}); their embeddings are zero "
-                 "(--missing-text zero)", missing, N, where, list_items(ds, it.missing));
+    spdlog::warn("{} of {} items have no text in {} (items {}{}); their embeddings are zero "
+                 "(--missing-text zero)", missing, N, where, list_items(ds, it.missing), long_note);
   }
-  if (it.emptied_long > 0)
-    spdlog::warn("{} fields had >= 2000 characters and were dropped (algorithms.md a.2)",
-                 it.emptied_long);
 
   EmbedResult res;
   nlohmann::json& info = res.info;

@@ -314,6 +314,7 @@ ItemTexts build_item_texts(const std::vector<ItemText>& items, int64_t num_items
   std::vector<std::string> names = tmpl ? tmpl->fields : opt.fields;
   for (int64_t i = 0; i < num_items; ++i) {
     std::map<std::string, std::string> cleaned;
+    const int64_t emptied_before = out.emptied_long;
     if (i < static_cast<int64_t>(items.size())) {
       for (const auto& f : names) {
         if (cleaned.count(f)) continue;
@@ -328,7 +329,10 @@ ItemTexts build_item_texts(const std::vector<ItemText>& items, int64_t num_items
         cleaned[f] = std::move(c);
       }
     }
-    if (cleaned.empty()) continue;
+    if (cleaned.empty()) {
+      if (out.emptied_long > emptied_before) ++out.missing_long;
+      continue;
+    }
     auto& parts = out.parts[i];
     if (tmpl) {
       std::string t = tmpl->literals[0];

@@ -36,7 +36,10 @@ Ranking rank_samples(rec::Recommender& model, const Dataset& ds, const std::vect
   bo.renormalize = opt.renormalize;
   // On the CPU, batches run concurrently, one single-threaded batch per thread (the
   // small decoder steps do not scale on a multithreaded BLAS); each writes its own rows.
-  const auto batches = rec::sorted_batches(samples, max_history, opt.batch_size);
+  // Beam search holds (users x beam x codebook) scores per step: fewer users per batch
+  // when the beam is wide keep that bounded (beam 20: up to 819 users).
+  const int64_t users_per_batch = std::max<int64_t>(1, std::min(opt.batch_size, 16384 / bo.beam));
+  const auto batches = rec::sorted_batches(samples, max_history, users_per_batch);
   for_each_parallel(static_cast<int64_t>(batches.size()), model.device.is_cpu(), [&](int64_t bi) {
     const auto& idx = batches[bi];
     rec::RecBatch b = rec::make_rec_batch(ds, model.vocab, samples, idx, max_history, model.layout()).to(model.device);

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "letter/common/error.h"
+#include "letter/common/json.h"
 #include "letter/common/fs.h"
 
 #if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__)
@@ -86,7 +87,7 @@ const StType* lookup_scalar_type(torch::ScalarType type) {
 /// A JSON integer >= 0 (nlohmann parses those as number_unsigned).
 uint64_t get_uint(const json& v, const std::string& path, const std::string& where) {
   LETTER_CHECK(v.is_number_unsigned(), path, ": ", where, " must be a non-negative integer, got ",
-               v.dump());
+               json_excerpt(v));
   return v.get<uint64_t>();
 }
 
@@ -95,26 +96,26 @@ Entry parse_entry(const std::string& name, const json& v, uint64_t buffer_size,
                   const std::string& path) {
   const std::string where = "tensor '" + name + "'";
   LETTER_CHECK(v.is_object(), path, ": ", where, ": header entry must be an object, got ",
-               v.dump());
+               json_excerpt(v));
   for (const auto& field : v.items()) {
     LETTER_CHECK(field.key() == "dtype" || field.key() == "shape" || field.key() == "data_offsets",
                  path, ": ", where, ": unknown field '", field.key(),
                  "' (expected dtype, shape, data_offsets)");
   }
   LETTER_CHECK(v.contains("dtype") && v.contains("shape") && v.contains("data_offsets"), path, ": ",
-               where, ": entry needs dtype, shape and data_offsets, got ", v.dump());
+               where, ": entry needs dtype, shape and data_offsets, got ", json_excerpt(v));
 
   Entry e;
   e.name = name;
   const json& dtype = v.at("dtype");
   LETTER_CHECK(dtype.is_string(), path, ": ", where, ": dtype must be a string, got ",
-               dtype.dump());
+               json_excerpt(dtype));
   e.type = lookup_name(dtype.get<std::string>());
-  LETTER_CHECK(e.type != nullptr, path, ": ", where, ": unsupported dtype ", dtype.dump(),
+  LETTER_CHECK(e.type != nullptr, path, ": ", where, ": unsupported dtype ", json_excerpt(dtype),
                " (supported: ", kSupportedDtypes, ")");
 
   const json& shape = v.at("shape");
-  LETTER_CHECK(shape.is_array(), path, ": ", where, ": shape must be an array, got ", shape.dump());
+  LETTER_CHECK(shape.is_array(), path, ": ", where, ": shape must be an array, got ", json_excerpt(shape));
   LETTER_CHECK(shape.size() <= kMaxDims, path, ": ", where, ": ", shape.size(),
                " dimensions, at most ", kMaxDims, " supported");
   for (const json& d : shape) {
@@ -126,7 +127,7 @@ Entry parse_entry(const std::string& name, const json& v, uint64_t buffer_size,
 
   const json& offsets = v.at("data_offsets");
   LETTER_CHECK(offsets.is_array() && offsets.size() == 2, path, ": ", where,
-               ": data_offsets must be [begin, end], got ", offsets.dump());
+               ": data_offsets must be [begin, end], got ", json_excerpt(offsets));
   e.begin = get_uint(offsets[0], path, where + " data_offsets[0]");
   e.end = get_uint(offsets[1], path, where + " data_offsets[1]");
   LETTER_CHECK(e.begin <= e.end, path, ": ", where, ": data_offsets [", e.begin, ", ", e.end,
@@ -175,12 +176,7 @@ json parse_header_json(const std::string& text, const std::string& path) {
     }
     return true;
   };
-  json header;
-  try {
-    header = json::parse(text, track_keys);
-  } catch (const json::exception& e) {
-    LETTER_FAIL(path, ": malformed .safetensors JSON header: ", e.what());
-  }
+  json header = parse_json(text, path + ": .safetensors JSON header", false, track_keys);
   LETTER_CHECK(duplicate.empty(), path, ": duplicate key '", duplicate,
                "' in the .safetensors JSON header");
   LETTER_CHECK(header.is_object(), path, ": the .safetensors JSON header must be an object, got ",
@@ -226,10 +222,10 @@ SafetensorsFile read_safetensors(const std::string& path) {
       const json& meta = item.value();
       if (meta.is_null()) continue;
       LETTER_CHECK(meta.is_object(), path, ": __metadata__ must be an object of strings, got ",
-                   meta.dump());
+                   json_excerpt(meta));
       for (const auto& kv : meta.items()) {
         LETTER_CHECK(kv.value().is_string(), path, ": __metadata__ value for '", kv.key(),
-                     "' must be a string, got ", kv.value().dump());
+                     "' must be a string, got ", json_excerpt(kv.value()));
         file.metadata[kv.key()] = kv.value().get<std::string>();
       }
       continue;

@@ -136,7 +136,8 @@ void Recommender::save(const std::string& path, const nlohmann::json& config, co
 
 BeamSearchOptions Recommender::search_options(int64_t beam) const {
   BeamSearchOptions b;
-  b.beam = beam;
+  // More beams than distinct code tuples find nothing more and only cost memory.
+  b.beam = std::min(beam, std::max<int64_t>(1, table.num_tuples()));
   b.renormalize = options.beam_scores != BeamScores::kHf;
   b.softmax = options.softmax;
   return b;

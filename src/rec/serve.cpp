@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "letter/common/error.h"
+#include "letter/common/json.h"
 #include "letter/common/torch_compat.h"
 #include "letter/rec/beam_search.h"
 #include "letter/rec/data.h"
@@ -38,9 +39,9 @@ void parse_request(Request& r, const std::string& text, int64_t default_k,
                    const std::unordered_map<std::string, int64_t>& items, const Dataset& ds) {
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    r.error = std::string("malformed JSON: ") + e.what();
+    j = parse_json(text, "request");
+  } catch (const Error& e) {
+    r.error = e.what();
     return;
   }
   if (!j.is_object()) {
@@ -51,7 +52,7 @@ void parse_request(Request& r, const std::string& text, int64_t default_k,
   r.k = default_k;
   if (j.contains("k")) {
     if (!j["k"].is_number_integer() || j["k"].get<int64_t>() < 1 || j["k"].get<int64_t>() > 1000) {
-      r.error = "\"k\" must be an integer in [1, 1000], got " + j["k"].dump();
+      r.error = "\"k\" must be an integer in [1, 1000], got " + json_excerpt(j["k"]);
       return;
     }
     r.k = j["k"].get<int64_t>();
@@ -65,7 +66,7 @@ void parse_request(Request& r, const std::string& text, int64_t default_k,
     std::string u = raw_id(j["user"]);
     auto it = users.find(u);
     if (u.empty() || it == users.end()) {
-      r.error = "unknown user id " + j["user"].dump();
+      r.error = "unknown user id " + json_excerpt(j["user"]);
       return;
     }
     r.query = {{"user", j["user"]}};
@@ -81,7 +82,7 @@ void parse_request(Request& r, const std::string& text, int64_t default_k,
     std::string raw = raw_id(v);
     auto it = items.find(raw);
     if (raw.empty() || it == items.end()) {
-      r.error = "unknown item id " + v.dump();
+      r.error = "unknown item id " + json_excerpt(v);
       r.history.clear();
       return;
     }

@@ -16,6 +16,12 @@
 
 namespace letter {
 
+/// Largest codebook (codes per level) and deepest code accepted from any input: the
+/// recommender's vocabulary and tables grow with both, so a typo such as <c_99999999> must
+/// be refused before it allocates gigabytes. Tokenizers here use 256 codes and 4 levels.
+inline constexpr int64_t kMaxCodebookSize = 65536;
+inline constexpr int64_t kMaxCodeLevels = 26;  // <a_..> to <z_..>
+
 /// Codes of all items.
 struct ItemCodes {
   torch::Tensor codes;               ///< (N, L) int64, row i = item i

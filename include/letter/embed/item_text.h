@@ -46,6 +46,7 @@ struct ItemTexts {
   std::vector<int64_t> missing;               ///< items without any text, ascending
   std::map<std::string, int64_t> field_counts;  ///< items where each field is present
   int64_t emptied_long = 0;  ///< fields dropped because they had >= 2000 characters
+  int64_t missing_long = 0;  ///< of `missing`: items whose only text was such long fields
 
   int64_t num_items() const { return static_cast<int64_t>(parts.size()); }
   /// All texts in item order, flattened, and for each the item it belongs to.

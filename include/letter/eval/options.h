@@ -32,7 +32,7 @@ struct EvalOptions {
   void visit(V& v) {
     v.field("split", split, "evaluation split (train = the training samples)");
     v.field("ks", ks, "metric cut-offs", non_empty_range(1, 100000));
-    v.field("beam", beam, "beam size", range(1, 4096));
+    v.field("beam", beam, "beam size (capped at the number of distinct code tuples)", range(1, 1024));
     v.field("batch_size", batch_size, "users per batch", range(1, 1 << 20));
     v.field("bootstrap", bootstrap, "bootstrap resamples (0 = off)", range(0, 1000000));
     v.field("exclude_history", exclude_history, "exclude history items from the ranking");

@@ -109,7 +109,7 @@ struct RecommenderOptions {
     v.field("grad_clip", grad_clip, "gradient-norm clip (0 = off)", range(0, 1e6));
     v.field("eval_every", eval_every, "epochs between validations", range(1, 1000000));
     v.field("patience", patience, "validations without improvement before stopping", range(1, 1000000));
-    v.field("beam", beam, "validation beam size", range(1, 4096));
+    v.field("beam", beam, "validation beam size", range(1, 1024));
     v.field("valid_users", valid_users, "validation users for early stopping (0 = all)", range(0, 1e12));
     v.field("beam_scores", beam_scores, "beam scores over allowed tokens");
     v.field("bf16", bf16, "bf16 autocast for training (CUDA; CPUs with AMX or AVX512-BF16)");
