@@ -2,6 +2,10 @@
 // (crash, silent acceptance, refusal or unclear error) before its fix.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <string>
 
@@ -12,6 +16,7 @@
 #include "letter/common/json.h"
 #include "letter/data/codes.h"
 #include "letter/data/dataset.h"
+#include "letter/embed/item_text.h"
 #include "letter/io/npy.h"
 #include "letter/rec/recommender.h"
 #include "test_util.h"
@@ -197,4 +202,36 @@ TEST(HardenedCli, AFailingRunLeavesNoFolderItCreated) {
   r = test::run_cli({"train-cf", dir.path("missing-dataset"), "--quiet", "--out", dir.path("kept")});
   EXPECT_NE(r.code, 0);
   EXPECT_TRUE(std::filesystem::exists(dir.path("kept/notes.txt")));
+}
+
+TEST(HardenedCli, TwoRunsCannotWriteOneFolder) {
+  test::TempDir dir;
+  const std::string out = dir.path("run");
+  std::filesystem::create_directories(out);
+  // Another run holds the folder's lock (an open file description of its own).
+  const int fd = ::open((out + "/.lock").c_str(), O_RDWR | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  auto r = test::run_cli({"train-cf", test::tiny_dir(), "--quiet", "--out", out, "--set", "cf.epochs=1"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("another letter run is writing"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(out + "/config.json"));
+  ::close(fd);
+  // Once it ends the folder is free again, also for two runs one after the other.
+  r = test::run_cli({"train-cf", test::tiny_dir(), "--quiet", "--out", out, "--set", "cf.epochs=1"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  r = test::run_cli({"train-cf", test::tiny_dir(), "--quiet", "--out", out, "--set", "cf.epochs=1"});
+  EXPECT_EQ(r.code, 0) << r.err;
+}
+
+TEST(HardenedText, ItemsWhoseOnlyTextWasTooLongSaySo) {
+  std::vector<ItemText> items(2);
+  items[0]["title"] = std::string(1000000, 'a');  // dropped by the 2,000-character rule
+  items[1]["title"] = "short";
+  embed::ItemTextOptions o;
+  o.fields = {"title"};
+  embed::ItemTexts t = embed::build_item_texts(items, 2, o);
+  EXPECT_EQ(t.missing, std::vector<int64_t>{0});
+  EXPECT_EQ(t.emptied_long, 1);
+  EXPECT_EQ(t.missing_long, 1);
 }

@@ -1,5 +1,11 @@
 #include "app.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 
@@ -18,6 +24,26 @@ namespace letter::cli {
 namespace {
 std::ostream* g_out = &std::cout;
 std::string g_created_out;  // the --out folder this run created, if any
+int g_lock_fd = -1;         // open RUN_DIR/.lock holding this run's flock
+
+// Two runs writing one --out folder would interleave their artifacts: the first holds an
+// exclusive flock on RUN_DIR/.lock until it ends (the kernel drops it if the process dies).
+void lock_out_dir(const std::string& dir) {
+  const std::string path = join(dir, ".lock");
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  LETTER_CHECK(fd >= 0, "cannot open ", path, ": ", std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    throw UsageError(detail::concat("another letter run is writing ", dir,
+                                    " (it holds ", path, "); wait for it to end or choose another --out"));
+  }
+  g_lock_fd = fd;
+}
+
+void unlock_out_dir() {
+  if (g_lock_fd >= 0) ::close(g_lock_fd);
+  g_lock_fd = -1;
+}
 }
 
 std::ostream& out_stream() { return *g_out; }
@@ -101,6 +127,7 @@ RunContext make_context(const CommonOptions& c, const std::vector<std::string>& 
   if (!ctx.out.empty() && write_config) {
     if (!path_exists(ctx.out)) g_created_out = ctx.out;
     ensure_dir(ctx.out);
+    lock_out_dir(ctx.out);
     write_json_atomic(join(ctx.out, "config.json"), ctx.config.to_json());
   }
   spdlog::debug("device={} threads={} openmp_waiting={} seed={} torch={}", ctx.device.str(), ctx.threads,
@@ -141,13 +168,14 @@ void remove_created_out() {
   g_created_out.clear();
   if (!std::filesystem::is_directory(dir, ec)) return;
   for (const auto& e : std::filesystem::directory_iterator(dir, ec))
-    if (e.path().filename() != "config.json") return;
+    if (e.path().filename() != "config.json" && e.path().filename() != ".lock") return;
   std::filesystem::remove_all(dir, ec);
 }
 }  // namespace
 
 int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   const int rc = run_app(args, out, err);
+  unlock_out_dir();
   if (rc != 0) remove_created_out();
   g_created_out.clear();
   return rc;
