@@ -245,7 +245,11 @@ CfResult train_sasrec(const Dataset& ds, const CfOptions& o, const RunEnv& run, 
       opt.step();
       const double l = loss.item<double>();
       LETTER_CHECK(std::isfinite(l), "train-cf: the training loss became ", l, " at epoch ", epoch,
-                   "; lower cf.lr (now ", o.lr, ")");
+                   "; lower cf.lr (now ", o.lr, ")",
+                   epoch > 1 && !last_path.empty() && path_exists(last_path)
+                       ? detail::concat("; the checkpoint of epoch ", epoch - 1, " is kept in ", last_path,
+                                        " (continue from it with --resume after changing the setting)")
+                       : std::string());
       loss_sum += l * targets.size(0);
       seen += targets.size(0);
     }

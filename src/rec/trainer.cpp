@@ -123,6 +123,13 @@ TrainResult train_recommender(Recommender& rec, const RecommenderOptions& ro, in
   bool finished = false;
   std::vector<torch::Tensor> best;
   const std::string last_path = out_dir.empty() ? "" : join(out_dir, "recommender.last.pt");
+  // What a diverged run says about its last good state (the checkpoint of the previous
+  // epoch is never overwritten by a diverged one).
+  const auto kept = [&](int64_t epoch) {
+    if (last_path.empty() || epoch <= 1 || !path_exists(last_path)) return std::string();
+    return detail::concat("; the checkpoint of epoch ", epoch - 1, " is kept in ", last_path,
+                          " (continue from it with --resume after changing the setting)");
+  };
   const std::string best_path = out_dir.empty() ? "" : join(out_dir, "recommender.pt");
   const nlohmann::json& config_json = env.config;
 
@@ -194,7 +201,7 @@ TrainResult train_recommender(Recommender& rec, const RecommenderOptions& ro, in
       if (bi % 50 == 49) {
         const double running = loss_sum.item<double>() / done;
         LETTER_CHECK(std::isfinite(running), "training diverged at epoch ", epoch, " step ", step,
-                     ": loss is ", running, "; lower recommender.lr or raise recommender.tau");
+                     ": loss is ", running, "; lower recommender.lr or raise recommender.tau", kept(epoch));
         progress.update(B, "loss=" + std::to_string(running));
       } else {
         progress.update(B);
@@ -204,8 +211,8 @@ TrainResult train_recommender(Recommender& rec, const RecommenderOptions& ro, in
     st.epoch = epoch;
     st.steps = step;
     st.loss = loss_sum.item<double>() / n_train;
-    LETTER_CHECK(std::isfinite(st.loss), "training diverged at epoch ", epoch, ": loss is ", st.loss,
-                 "; lower recommender.lr or raise recommender.tau");
+    LETTER_CHECK(std::isfinite(st.loss), "training diverged at epoch ", epoch, " step ", step, ": loss is ",
+                 st.loss, "; lower recommender.lr or raise recommender.tau", kept(epoch));
     st.lr = lr;
     st.seconds = timer.seconds();
     st.samples_per_s = n_train / std::max(st.seconds, 1e-9);
