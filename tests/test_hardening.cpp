@@ -235,3 +235,14 @@ TEST(HardenedText, ItemsWhoseOnlyTextWasTooLongSaySo) {
   EXPECT_EQ(t.emptied_long, 1);
   EXPECT_EQ(t.missing_long, 1);
 }
+
+TEST(HardenedData, SparseLetterItemIdsAreRefusedBeforeAllocating) {
+  test::TempDir dir;
+  // Was std::bad_alloc (an array of 10^12 item ids).
+  dir.file("d/d.inter.json", R"({"0": [0, 1, 999999999999], "1": [1, 0, 1]})");
+  std::string msg = error_of([&] { load_dataset(opts(dir.path("d"))); });
+  EXPECT_NE(msg.find("item ids run up to 999999999999 but only 3 distinct ids are used"), std::string::npos) << msg;
+  // Gaps of unused ids stay allowed (items without interactions keep LETTER's ids).
+  dir.file("g/g.inter.json", R"({"0": [0, 1, 5000], "1": [1, 0, 1]})");
+  EXPECT_EQ(load_dataset(opts(dir.path("g"))).num_items(), 5001);
+}

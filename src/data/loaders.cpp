@@ -62,6 +62,10 @@ void Dataset::check_consistent() const {
 
 namespace {
 
+// A LETTER file may leave ids unused (items without interactions); this many, or as many as
+// are used, whichever is larger.
+constexpr int64_t kMaxUnusedItemIds = 1000000;
+
 // ------------------------------------------------------------------------------------------
 // Helpers
 
@@ -307,6 +311,16 @@ void load_letter(const std::string& dir, const std::string& name, const std::str
   }
 
   const int64_t n = std::max(max_item, max_item_key) + 1;
+  {
+    // Ids index arrays of size n: refuse sparse ids before allocating for them.
+    std::unordered_set<int64_t> used;
+    for (const auto& s : ds.sequences) used.insert(s.begin(), s.end());
+    for (auto it = item_json.begin(); has_items && it != item_json.end(); ++it) used.insert(std::stoll(it.key()));
+    const int64_t distinct = static_cast<int64_t>(used.size());
+    LETTER_CHECK(n - distinct <= std::max<int64_t>(kMaxUnusedItemIds, distinct), inter_path, ": item ids run up to ",
+                 n - 1, " but only ", distinct, " distinct ids are used; LETTER files number items 0..N-1 (for "
+                 "other ids use a CSV or RecBole file, which are renumbered)");
+  }
   ds.item_ids.resize(n);
   for (int64_t i = 0; i < n; ++i) ds.item_ids[i] = std::to_string(i);
   if (has_items) {
