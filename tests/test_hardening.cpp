@@ -246,3 +246,31 @@ TEST(HardenedData, SparseLetterItemIdsAreRefusedBeforeAllocating) {
   dir.file("g/g.inter.json", R"({"0": [0, 1, 5000], "1": [1, 0, 1]})");
   EXPECT_EQ(load_dataset(opts(dir.path("g"))).num_items(), 5001);
 }
+
+TEST(HardenedCheckpoint, TensorsChangedAfterSavingFailTheChecksum) {
+  test::TempDir dir;
+  torch::manual_seed(5);
+  torch::nn::Linear a(4, 3);
+  CheckpointHeader h{"letter.test", 1, {}, {}};
+  save_checkpoint(dir.path("m.pt"), *a, nullptr, h);
+  torch::nn::Linear ok(4, 3);
+  EXPECT_NO_THROW(load_checkpoint(dir.path("m.pt"), *ok, nullptr, "letter.test", 1));
+  EXPECT_TRUE(torch::equal(ok->weight, a->weight));
+  EXPECT_EQ(read_checkpoint_header(dir.path("m.pt")).checksum.size(), 16u);
+  // The same header over one changed weight (finite, right shape): only the checksum can tell.
+  torch::serialize::InputArchive in;
+  in.load_from(dir.path("m.pt"));
+  c10::IValue header;
+  ASSERT_TRUE(in.try_read("letter_header", header));
+  {
+    torch::NoGradGuard g;
+    a->weight[0][0] += 1.0f;
+  }
+  torch::serialize::OutputArchive out;
+  a->save(out);
+  out.write("letter_header", header);
+  out.save_to(dir.path("changed.pt"));
+  torch::nn::Linear b(4, 3);
+  std::string msg = error_of([&] { load_checkpoint(dir.path("changed.pt"), *b, nullptr, "letter.test", 1); });
+  EXPECT_NE(msg.find("changed.pt: the tensors do not match the checksum"), std::string::npos) << msg;
+}

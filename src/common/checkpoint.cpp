@@ -1,5 +1,6 @@
 #include "letter/common/checkpoint.h"
 
+#include <cstdio>
 #include <sstream>
 
 #include "letter/common/error.h"
@@ -34,10 +35,34 @@ CheckpointHeader parse_header(torch::serialize::InputArchive& in, const std::str
   CheckpointHeader h;
   h.format = j.value("format", "");
   h.version = j.value("version", int64_t{0});
+  h.checksum = j.value("tensor_checksum", "");
   h.config = j.value("config", nlohmann::json::object());
   h.state = j.value("state", nlohmann::json::object());
   return h;
 }
+// FNV-1a (64 bit) over the names, shapes and bytes of every parameter and buffer, in
+// module order: written into the header and verified on load, so a file whose tensors were
+// changed after letter wrote it (by a tool, a disk error inside a stored record) is refused.
+std::string tensor_checksum(const torch::nn::Module& model) {
+  uint64_t h = 1469598103934665603ULL;
+  auto mix = [&](const void* data, size_t n) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ULL;
+  };
+  auto add = [&](const std::string& name, const torch::Tensor& t) {
+    mix(name.data(), name.size());
+    const auto sizes = t.sizes();
+    mix(sizes.data(), sizes.size() * sizeof(int64_t));
+    const torch::Tensor c = t.detach().to(torch::kCPU).contiguous();
+    mix(c.data_ptr(), static_cast<size_t>(c.numel()) * c.element_size());
+  };
+  for (const auto& p : model.named_parameters(true)) add(p.key(), p.value());
+  for (const auto& b : model.named_buffers(true)) add(b.key(), b.value());
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
 }  // namespace
 
 void save_checkpoint(const std::string& path, const torch::nn::Module& model,
@@ -52,7 +77,8 @@ void save_checkpoint(const std::string& path, const torch::nn::Module& model,
   nlohmann::json j = {{"format", header.format},
                       {"version", header.version},
                       {"config", header.config},
-                      {"state", header.state}};
+                      {"state", header.state},
+                      {"tensor_checksum", tensor_checksum(model)}};
   out.write(kHeaderKey, c10::IValue(j.dump()));
   out.write(kRngKey, at::detail::getDefaultCPUGenerator().get_state());
   write_atomic(path, [&](std::ofstream& os) { out.save_to(os); });
@@ -100,6 +126,11 @@ CheckpointHeader load_checkpoint(const std::string& path, torch::nn::Module& mod
   };
   for (const auto& p : model.named_parameters(true)) check(p.key(), p.value());
   for (const auto& b : model.named_buffers(true)) check(b.key(), b.value());
+  // Checkpoints written before the checksum existed have none.
+  if (!h.checksum.empty())
+    LETTER_CHECK(tensor_checksum(model) == h.checksum, "checkpoint ", path,
+                 ": the tensors do not match the checksum letter wrote with them (the file was changed "
+                 "or damaged after it was saved)");
   // Buffers may hold infinities on purpose (masks); parameters never do.
   for (const auto& p : model.named_parameters(true))
     LETTER_CHECK(!p.value().is_floating_point() || torch::isfinite(p.value()).all().item<bool>(), "checkpoint ", path,
