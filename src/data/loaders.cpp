@@ -311,8 +311,9 @@ void load_letter(const std::string& dir, const std::string& name, const std::str
   }
 
   const int64_t n = std::max(max_item, max_item_key) + 1;
-  {
-    // Ids index arrays of size n: refuse sparse ids before allocating for them.
+  if (n > kMaxUnusedItemIds) {
+    // Ids index arrays of size n: refuse sparse ids before allocating for them (below the
+    // limit every id range is accepted, so usual datasets skip the count).
     std::unordered_set<int64_t> used;
     for (const auto& s : ds.sequences) used.insert(s.begin(), s.end());
     for (auto it = item_json.begin(); has_items && it != item_json.end(); ++it) used.insert(std::stoll(it.key()));
