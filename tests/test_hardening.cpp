@@ -166,13 +166,7 @@ TEST(HardenedConfig, BeamIsCappedAtTheDistinctCodeTuples) {
   ItemCodes codes;
   codes.codes = torch::tensor({int64_t{0}, int64_t{1}, int64_t{1}, int64_t{0}}).view({2, 2});
   codes.level_sizes = {2, 2};
-  RecommenderOptions ro;
-  ro.encoder_layers = ro.decoder_layers = 1;
-  ro.d_model = 16;
-  ro.heads = 2;
-  ro.d_kv = 8;
-  ro.d_ff = 32;
-  rec::Recommender model(ro, codes, torch::kCPU, 1);
+  rec::Recommender model(test::tiny_recommender_options(), codes, torch::kCPU, 1);
   EXPECT_EQ(model.search_options(500).beam, 2);
   EXPECT_EQ(model.search_options(1).beam, 1);
 }

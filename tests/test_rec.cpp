@@ -648,12 +648,7 @@ TEST(RecMetrics, BeamRanksEqualFullRankingOfBruteForceScores) {
     ds.user_ids.push_back(std::to_string(u));
   }
   for (int i = 0; i < 30; ++i) ds.item_ids.push_back(std::to_string(i));
-  RecommenderOptions ro;
-  ro.encoder_layers = ro.decoder_layers = 1;
-  ro.d_model = 16;
-  ro.heads = 2;
-  ro.d_kv = 8;
-  ro.d_ff = 32;
+  RecommenderOptions ro = test::tiny_recommender_options();
   ro.dropout = 0.0;
   ro.rel_buckets = 8;
   ro.rel_max_distance = 16;

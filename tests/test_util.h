@@ -15,6 +15,7 @@
 
 #include "cli/app.h"
 #include "letter/common/error.h"
+#include "letter/rec/options.h"
 
 namespace letter::test {
 
@@ -59,6 +60,17 @@ std::string error_of(F&& f) {
     return e.what();
   }
   return "";
+}
+
+/// Recommender options of a one-layer model with d_model 16 (2 heads x 8, d_ff 32).
+inline RecommenderOptions tiny_recommender_options() {
+  RecommenderOptions ro;
+  ro.encoder_layers = ro.decoder_layers = 1;
+  ro.d_model = 16;
+  ro.heads = 2;
+  ro.d_kv = 8;
+  ro.d_ff = 32;
+  return ro;
 }
 
 /// Exit code and output of one `letter ...` run in-process.

@@ -19,7 +19,7 @@ struct CheckpointHeader {
   int64_t version = 1;     ///< bumped when the layout changes
   nlohmann::json config;   ///< resolved config of the run
   nlohmann::json state;    ///< training state: epoch, step, best metric, ...
-  std::string checksum;    ///< read only: FNV-1a of the model's tensors as saved ("" in old files)
+  std::string checksum{};  ///< read only: FNV-1a of the model's tensors as saved ("" in old files)
 };
 
 /// Saves `model` (and `optimizer` when non-null) with `header` and the CPU RNG state.
