@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 # libopenblas0-openmp: without it LibTorch falls back to reference BLAS (~18x slower matmuls).
 PACKAGES=(cmake g++ make pkg-config python3 python3-pip
           libtorch-dev libopenblas0-openmp
-          libcli11-dev nlohmann-json3-dev libspdlog-dev libgtest-dev libutf8proc-dev)
+          libcli11-dev nlohmann-json3-dev libspdlog-dev libgtest-dev libutf8proc-dev
+          clang libclang-rt-14-dev)  # clang + libFuzzer: scripts/test.sh --sanitize, scripts/fuzz.sh
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -268,3 +268,23 @@ TEST(HardenedCheckpoint, TensorsChangedAfterSavingFailTheChecksum) {
   std::string msg = error_of([&] { load_checkpoint(dir.path("changed.pt"), *b, nullptr, "letter.test", 1); });
   EXPECT_NE(msg.find("changed.pt: the tensors do not match the checksum"), std::string::npos) << msg;
 }
+
+// Found by fuzz_checkpoint: a header field of the wrong type escaped as nlohmann's type_error.
+TEST(HardenedCheckpoint, HeaderFieldsOfTheWrongTypeAreRefused) {
+  test::TempDir dir;
+  torch::nn::Linear m(2, 2);
+  auto write = [&](const std::string& header) {
+    torch::serialize::OutputArchive out;
+    m->save(out);
+    out.write("letter_header", c10::IValue(header));
+    out.save_to(dir.path("h.pt"));
+    return dir.path("h.pt");
+  };
+  for (const char* bad : {R"({"format": 5})", R"({"version": "1"})", R"({"config": []})", R"({"state": 1})",
+                          R"({"tensor_checksum": 7})", "[1, 2]"}) {
+    const std::string msg = error_of([&] { read_checkpoint_header(write(bad)); });
+    EXPECT_NE(msg.find("h.pt"), std::string::npos) << bad << ": " << msg;
+    EXPECT_NE(msg.find("header"), std::string::npos) << bad << ": " << msg;
+  }
+  EXPECT_EQ(read_checkpoint_header(write(R"({"format": "letter.x", "version": 3, "config": null})")).version, 3);
+}

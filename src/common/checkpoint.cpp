@@ -32,12 +32,28 @@ CheckpointHeader parse_header(torch::serialize::InputArchive& in, const std::str
   LETTER_CHECK(in.try_read(kHeaderKey, v) && v.isString(), "checkpoint ", path,
                " has no letter header: it was not written by letter");
   const nlohmann::json j = parse_json(v.toStringRef(), "checkpoint " + path + " header");
+  LETTER_CHECK(j.is_object(), "checkpoint ", path, " has a header that is not a JSON object (", j.type_name(),
+               "): it was not written by letter");
+  // A field of the wrong type is a damaged header, not a reason for nlohmann's type_error;
+  // an absent or null field keeps its default.
+  using J = nlohmann::json;
+  auto typed = [&](const char* key, bool (*ok)(const J&), const char* expected) -> const J* {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return nullptr;
+    LETTER_CHECK(ok(*it), "checkpoint ", path, " header: '", key, "' is ", it->type_name(), ", expected ", expected,
+                 " (damaged file?)");
+    return &*it;
+  };
+  auto is_string = [](const J& v) { return v.is_string(); };
+  auto is_object = [](const J& v) { return v.is_object(); };
   CheckpointHeader h;
-  h.format = j.value("format", "");
-  h.version = j.value("version", int64_t{0});
-  h.checksum = j.value("tensor_checksum", "");
-  h.config = j.value("config", nlohmann::json::object());
-  h.state = j.value("state", nlohmann::json::object());
+  h.config = h.state = J::object();
+  if (auto* f = typed("format", is_string, "a string")) h.format = f->get<std::string>();
+  if (auto* f = typed("version", [](const J& v) { return v.is_number_integer(); }, "an integer"))
+    h.version = f->get<int64_t>();
+  if (auto* f = typed("tensor_checksum", is_string, "a string")) h.checksum = f->get<std::string>();
+  if (auto* f = typed("config", is_object, "an object")) h.config = *f;
+  if (auto* f = typed("state", is_object, "an object")) h.state = *f;
   return h;
 }
 // FNV-1a (64 bit) over the names, shapes and bytes of every parameter and buffer, in

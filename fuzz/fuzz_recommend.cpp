@@ -1,0 +1,45 @@
+// `letter recommend` requests (JSON Lines) answered by a small random model on data/tiny.
+#include <sstream>
+
+#include "fuzz_util.h"
+#include "letter/data/codes.h"
+#include "letter/rec/serve.h"
+
+namespace {
+letter::Dataset* tiny = nullptr;
+letter::rec::Recommender* model = nullptr;
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  using namespace letter;
+  fuzz::quiet();
+  torch::set_num_threads(1);
+  DataOptions opt;
+  opt.path = std::string(LETTER_SOURCE_DIR) + "/data/tiny";
+  tiny = new Dataset(load_dataset(opt));
+  ItemCodes codes;
+  const int64_t n = tiny->num_items();
+  auto ids = torch::arange(n, torch::kInt64);
+  codes.codes = torch::stack({ids.div(32, "floor"), ids.remainder(32)}, 1);
+  RecommenderOptions ro;
+  ro.encoder_layers = ro.decoder_layers = 1;
+  ro.d_model = 16;
+  ro.heads = 2;
+  ro.d_kv = 8;
+  ro.d_ff = 32;
+  model = new rec::Recommender(ro, codes, torch::kCPU, 1);
+  model->net->eval();
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace letter;
+  rec::ServeOptions so;
+  so.beam = 4;
+  so.batch_size = 3;
+  std::istringstream in{std::string(fuzz::as_text(data, size))};
+  std::ostringstream out;
+  torch::NoGradGuard ng;
+  fuzz::run([&] { rec::recommend_jsonl(*model, *tiny, so, in, out); });
+  return 0;
+}
