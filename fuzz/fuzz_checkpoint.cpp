@@ -5,7 +5,6 @@
 #include "letter/common/checkpoint.h"
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  letter::fuzz::quiet();
   torch::set_num_threads(1);
   return 0;
 }

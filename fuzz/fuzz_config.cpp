@@ -7,11 +7,6 @@
 #include "letter/quant/presets.h"
 #include "letter/rec/presets.h"
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  letter::fuzz::quiet();
-  return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace letter;
   const auto parts = fuzz::split(fuzz::as_text(data, size), 2);

@@ -8,7 +8,6 @@ letter::Dataset* tiny = nullptr;
 }
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  letter::fuzz::quiet();
   letter::DataOptions opt;
   opt.path = std::string(LETTER_SOURCE_DIR) + "/data/tiny";
   tiny = new letter::Dataset(letter::load_dataset(opt));

@@ -4,6 +4,7 @@
 #include "fuzz_util.h"
 #include "letter/data/codes.h"
 #include "letter/rec/serve.h"
+#include "test_util.h"
 
 namespace {
 letter::Dataset* tiny = nullptr;
@@ -12,7 +13,6 @@ letter::rec::Recommender* model = nullptr;
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   using namespace letter;
-  fuzz::quiet();
   torch::set_num_threads(1);
   DataOptions opt;
   opt.path = std::string(LETTER_SOURCE_DIR) + "/data/tiny";
@@ -21,13 +21,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   const int64_t n = tiny->num_items();
   auto ids = torch::arange(n, torch::kInt64);
   codes.codes = torch::stack({ids.div(32, "floor"), ids.remainder(32)}, 1);
-  RecommenderOptions ro;
-  ro.encoder_layers = ro.decoder_layers = 1;
-  ro.d_model = 16;
-  ro.heads = 2;
-  ro.d_kv = 8;
-  ro.d_ff = 32;
-  model = new rec::Recommender(ro, codes, torch::kCPU, 1);
+  model = new rec::Recommender(test::tiny_recommender_options(), codes, torch::kCPU, 1);
   model->net->eval();
   return 0;
 }

@@ -2,11 +2,6 @@
 #include "fuzz_util.h"
 #include "letter/io/safetensors.h"
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  letter::fuzz::quiet();
-  return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace letter;
   const std::string path = fuzz::write_file("x.safetensors", fuzz::as_text(data, size));

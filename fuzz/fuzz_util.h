@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "letter/common/error.h"
+#include "letter/data/dataset.h"
 
 namespace letter::fuzz {
 
@@ -72,7 +73,25 @@ void run(F&& f) {
   }
 }
 
-/// Silences the log (warnings about bad rows would flood the fuzzer's output).
-inline void quiet() { spdlog::set_level(spdlog::level::off); }
+/// The log is silenced before the fuzzer starts (warnings about bad rows would flood its
+/// output).
+inline const bool kQuietLog = [] {
+  spdlog::set_level(spdlog::level::off);
+  return true;
+}();
+
+/// Writes `main_file` (and `side_file` when not empty) into a fresh scratch folder `dir`
+/// and loads it as a dataset of `format` without the k-core filter.
+inline void load_folder(const std::string& dir, DataFormat format, const std::string& main_name,
+                        std::string_view main_file, const std::string& side_name, std::string_view side_file) {
+  std::filesystem::remove_all(scratch() / dir);
+  write_file(dir + "/" + main_name, main_file);
+  if (!side_file.empty()) write_file(dir + "/" + side_name, side_file);
+  DataOptions opt;
+  opt.path = (scratch() / dir).string();
+  opt.format = format;
+  opt.kcore = 0;
+  run([&] { load_dataset(opt); });
+}
 
 }  // namespace letter::fuzz

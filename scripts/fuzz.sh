@@ -23,7 +23,8 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 if [ "${LETTER_FUZZ_NO_BUILD:-0}" != 1 ]; then
   configure_sanitize_build
-  cmake --build "$BUILD" -j"$(nproc)" --target "${targets[@]}"
+  cmake --build "$BUILD" -j"$(nproc)" --target "${targets[@]}" >"$BUILD/fuzz-build.log" 2>&1 ||
+    { tail -40 "$BUILD/fuzz-build.log" >&2; echo "fuzz: build failed ($BUILD/fuzz-build.log)" >&2; exit 1; }
 fi
 
 python3 scripts/fuzz_seeds.py "$BUILD/seeds" >/dev/null

@@ -288,3 +288,16 @@ TEST(HardenedCheckpoint, HeaderFieldsOfTheWrongTypeAreRefused) {
   }
   EXPECT_EQ(read_checkpoint_header(write(R"({"format": "letter.x", "version": 3, "config": null})")).version, 3);
 }
+
+// Found by fuzz_config: a --set value with invalid UTF-8 was accepted, and writing the
+// resolved config (config.json) then failed with nlohmann's type_error.
+TEST(HardenedConfig, SetValuesMustBeUtf8AndJsonWritesNeverFailOnBytes) {
+  Config c;
+  const std::string msg = error_of([&] { c.set("data.path=runs/\xff\xfe"); });
+  EXPECT_NE(msg.find("not valid UTF-8"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("data.path=runs/\xEF\xBF\xBD"), std::string::npos) << msg;
+  EXPECT_NO_THROW(c.set("data.path=runs/caf\xC3\xA9"));
+  test::TempDir dir;
+  write_json_atomic(dir.path("x.json"), nlohmann::json{{"codes", "a\xff.json"}});
+  EXPECT_EQ(read_json_file(dir.path("x.json"), "test")["codes"], "a\xEF\xBF\xBD.json");
+}

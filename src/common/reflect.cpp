@@ -184,6 +184,11 @@ void Setter::finish() const {
 std::pair<std::vector<std::string>, std::string> split_assignment(const std::string& assignment, std::string* key) {
   auto eq = assignment.find('=');
   LETTER_USAGE_CHECK(eq != std::string::npos && eq > 0, "--set expects key.path=value, got '", assignment, "'");
+  // Config values end up in JSON files (config.json, summaries), which must be UTF-8.
+  std::string shown = assignment;
+  const int64_t invalid = replace_invalid_utf8(shown);
+  LETTER_USAGE_CHECK(invalid == 0, "--set '", shown, "' is not valid UTF-8 (", invalid,
+                     " invalid byte sequence(s), shown as U+FFFD)");
   *key = assignment.substr(0, eq);
   std::vector<std::string> path;
   std::stringstream ss(*key);
