@@ -4,8 +4,6 @@
 
 #include "cli/config.h"
 #include "fuzz_util.h"
-#include "letter/quant/presets.h"
-#include "letter/rec/presets.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace letter;
@@ -13,16 +11,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string path = fuzz::write_file("config.json", parts[0]);
   fuzz::run([&] {
     Config c = Config::load(path);
-    std::vector<std::string> tok_keys, rec_keys;
+    std::vector<std::string> sets;
     std::istringstream lines{std::string(parts[1])};
     for (std::string line; std::getline(lines, line);) {
       c.set(line);
-      const auto key = line.substr(0, line.find('='));
-      if (key.rfind("tokenizer.", 0) == 0) tok_keys.push_back(key.substr(10));
-      if (key.rfind("recommender.", 0) == 0) rec_keys.push_back(key.substr(12));
+      sets.push_back(line);
     }
-    quant::apply_preset(c.tokenizer, tok_keys);
-    rec::apply_preset(c.recommender, rec_keys);
+    c.apply_presets(sets);
     c.validate();
     c.to_json().dump();
   });

@@ -4,21 +4,16 @@
 #include "fuzz_util.h"
 #include "letter/data/codes.h"
 #include "letter/rec/serve.h"
-#include "test_util.h"
 
 namespace {
-letter::Dataset* tiny = nullptr;
 letter::rec::Recommender* model = nullptr;
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   using namespace letter;
   torch::set_num_threads(1);
-  DataOptions opt;
-  opt.path = std::string(LETTER_SOURCE_DIR) + "/data/tiny";
-  tiny = new Dataset(load_dataset(opt));
   ItemCodes codes;
-  const int64_t n = tiny->num_items();
+  const int64_t n = fuzz::tiny().num_items();
   auto ids = torch::arange(n, torch::kInt64);
   codes.codes = torch::stack({ids.div(32, "floor"), ids.remainder(32)}, 1);
   model = new rec::Recommender(test::tiny_recommender_options(), codes, torch::kCPU, 1);
@@ -34,6 +29,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::istringstream in{std::string(fuzz::as_text(data, size))};
   std::ostringstream out;
   torch::NoGradGuard ng;
-  fuzz::run([&] { rec::recommend_jsonl(*model, *tiny, so, in, out); });
+  fuzz::run([&] { rec::recommend_jsonl(*model, fuzz::tiny(), so, in, out); });
   return 0;
 }

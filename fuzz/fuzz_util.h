@@ -20,6 +20,7 @@
 
 #include "letter/common/error.h"
 #include "letter/data/dataset.h"
+#include "test_util.h"
 
 namespace letter::fuzz {
 
@@ -79,6 +80,16 @@ inline const bool kQuietLog = [] {
   spdlog::set_level(spdlog::level::off);
   return true;
 }();
+
+/// The bundled data/tiny dataset, loaded once.
+inline const Dataset& tiny() {
+  static const Dataset ds = [] {
+    DataOptions opt;
+    opt.path = test::tiny_dir();
+    return load_dataset(opt);
+  }();
+  return ds;
+}
 
 /// Writes `main_file` (and `side_file` when not empty) into a fresh scratch folder `dir`
 /// and loads it as a dataset of `format` without the k-core filter.

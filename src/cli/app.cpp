@@ -15,8 +15,6 @@
 #include "letter/common/fs.h"
 #include "letter/common/runtime.h"
 #include "letter/common/torch_compat.h"
-#include "letter/quant/presets.h"
-#include "letter/rec/presets.h"
 #include "letter/version.h"
 
 namespace letter::cli {
@@ -103,15 +101,9 @@ RunContext make_context(const CommonOptions& c, const std::vector<std::string>& 
   for (const auto& s : c.sets) ctx.config.set(s);
   if (presets) {
     // Keys given explicitly (shortcuts, --set) keep their value under a preset.
-    auto keys = [&](const std::string& section) {
-      std::vector<std::string> out;
-      for (const auto* list : {&extra_sets, &c.sets})
-        for (const auto& s : *list)
-          if (s.rfind(section + ".", 0) == 0) out.push_back(s.substr(section.size() + 1, s.find('=') - section.size() - 1));
-      return out;
-    };
-    quant::apply_preset(ctx.config.tokenizer, keys("tokenizer"));
-    rec::apply_preset(ctx.config.recommender, keys("recommender"));
+    std::vector<std::string> sets = extra_sets;
+    sets.insert(sets.end(), c.sets.begin(), c.sets.end());
+    ctx.config.apply_presets(sets);
   }
   if (!c.device.empty()) ctx.config.device = c.device;
   if (c.threads >= 0) ctx.config.threads = c.threads;

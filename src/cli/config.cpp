@@ -4,6 +4,8 @@
 #include "letter/common/fs.h"
 #include "letter/common/json.h"
 #include "letter/common/reflect.h"
+#include "letter/quant/presets.h"
+#include "letter/rec/presets.h"
 
 namespace letter {
 
@@ -21,6 +23,17 @@ Config Config::load(const std::string& path) {
 nlohmann::json Config::to_json() const { return options_to_json(*this); }
 
 void Config::set(const std::string& assignment) { set_option(*this, assignment); }
+
+void Config::apply_presets(const std::vector<std::string>& assignments) {
+  auto keys = [&](const std::string& section) {
+    std::vector<std::string> out;
+    for (const auto& s : assignments)
+      if (s.rfind(section + ".", 0) == 0) out.push_back(s.substr(section.size() + 1, s.find('=') - section.size() - 1));
+    return out;
+  };
+  quant::apply_preset(tokenizer, keys("tokenizer"));
+  rec::apply_preset(recommender, keys("recommender"));
+}
 
 void Config::validate() const {
   check_options(*this);

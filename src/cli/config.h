@@ -56,6 +56,9 @@ struct Config {
   nlohmann::json to_json() const;
   /// Applies one `key.path=value` override (see set_option).
   void set(const std::string& assignment);
+  /// Applies the tokenizer and recommender presets; the keys that `assignments`
+  /// ("section.key=value", the --set list) name keep their value under a preset.
+  void apply_presets(const std::vector<std::string>& assignments);
   /// Field checks, then each module's cross-field checks; throws UsageError naming the key.
   void validate() const;
   /// Every field with type, default, constraint and doc (for `letter config --list`).

@@ -95,7 +95,7 @@ void save_checkpoint(const std::string& path, const torch::nn::Module& model,
                       {"config", header.config},
                       {"state", header.state},
                       {"tensor_checksum", tensor_checksum(model)}};
-  out.write(kHeaderKey, c10::IValue(j.dump()));
+  out.write(kHeaderKey, c10::IValue(dump_json(j)));
   out.write(kRngKey, at::detail::getDefaultCPUGenerator().get_state());
   write_atomic(path, [&](std::ofstream& os) { out.save_to(os); });
 }

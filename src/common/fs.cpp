@@ -67,9 +67,9 @@ void write_text_atomic(const std::string& path, const std::string& text) {
 }
 
 void write_json_atomic(const std::string& path, const nlohmann::json& j, int indent) {
-  // A string that is not UTF-8 (a file name from a flag) is written with U+FFFD instead of
-  // failing a finished stage at its last write.
-  write_text_atomic(path, j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  // dump_json: a string that is not UTF-8 (a file name from a flag) is written with U+FFFD
+  // instead of failing a finished stage at its last write.
+  write_text_atomic(path, dump_json(j, indent) + "\n");
 }
 
 nlohmann::json read_json_file(const std::string& path, const std::string& what) {

@@ -64,7 +64,7 @@ size_t utf8_sequence(const std::string& s, size_t i, size_t* bad) {
 
 template <class Json>
 std::string excerpt(const Json& j, size_t max_chars) {
-  std::string s = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string s = dump_json(j);
   if (s.size() > max_chars) s = s.substr(0, max_chars > 3 ? max_chars - 3 : 0) + "...";
   return s;
 }

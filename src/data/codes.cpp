@@ -120,7 +120,7 @@ void write_index_json(const std::string& path, const torch::Tensor& codes, const
   std::string text = "{";
   for (int64_t i = 0; i < c.size(0); ++i) {
     text += i ? ", " : "";
-    text += nlohmann::json(ds.item_ids[i]).dump() + ": [";
+    text += dump_json(nlohmann::json(ds.item_ids[i])) + ": [";
     for (int64_t l = 0; l < c.size(1); ++l) {
       text += l ? ", \"" : "\"";
       text += code_token(l, a[i][l]) + "\"";

@@ -612,7 +612,7 @@ void write_letter_format(const Dataset& ds, const std::string& dir) {
       items[std::to_string(i)] = std::move(t);
     }
     write_text_atomic(join(dir, ds.name + ".item.json"),
-                      items.dump(1, ' ', false, ordered_json::error_handler_t::replace));
+                      dump_json(items, 1));
   }
   write_id_maps(ds, dir, ds.name + ".");
 }

@@ -171,7 +171,7 @@ RecommendStats recommend_jsonl(Recommender& rec, const Dataset& ds, const ServeO
         o["recommendations"] = std::move(recs);
         ++stats.ok;
       }
-      out << o.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+      out << dump_json(o) << "\n";
     }
     out.flush();
   }

@@ -29,6 +29,13 @@ void check_json_depth(std::string_view text, const std::string& where, bool usag
 /// many were replaced. nlohmann refuses such strings, so item text is repaired before parsing.
 int64_t replace_invalid_utf8(std::string& text);
 
+/// `j.dump(indent)` that never throws on bytes: a string that is not UTF-8 (a raw id or file
+/// name from the user) is written with U+FFFD. Every JSON text letter writes goes through it.
+template <class Json>
+std::string dump_json(const Json& j, int indent = -1) {
+  return j.dump(indent, ' ', false, Json::error_handler_t::replace);
+}
+
 /// `j.dump()` cut to at most `max_chars` characters ("..." marks the cut).
 std::string json_excerpt(const nlohmann::json& j, size_t max_chars = 60);
 std::string json_excerpt(const nlohmann::ordered_json& j, size_t max_chars = 60);
